@@ -1,0 +1,62 @@
+"""The `mfawatch` command. Query commands never import Scrapy or Twisted (they stay quick);
+`crawl` imports them when it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from mfawatch.cli import archive, crawl, review
+from mfawatch.cli.common import State, fail
+from mfawatch.errors import MfawatchError
+
+app = typer.Typer(
+    name="mfawatch",
+    help="Archive foreign ministries' bilateral-relations pages and review how they change.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="SQLAlchemy database URL [default: $MFAWATCH_DATABASE_URL, ./mfawatch.db]"
+        ),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config", "-c", help="Sites file [default: $MFAWATCH_CONFIG, ./sites.toml, built-in]"
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More logging.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = State(db_url=db, config_path=config, verbose=verbose)
+
+
+for module in (crawl, review, archive):
+    module.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except MfawatchError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        print("mfawatch: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,141 @@
+"""`mfawatch history`, `show` and `pages`: what the archive holds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from mfawatch.cli.common import State, console, iso, parse_when, print_json
+from mfawatch.text import printable
+
+JSON = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
+PAGE = Annotated[str, typer.Argument(metavar="URL", help="The page's URL (any variant), or its key.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(history)
+    app.command()(show)
+    app.command()(pages)
+
+
+def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
+    """Every fetch of a page: when, HTTP status, declared date, content hash, outcome."""
+    from storage.queries import page_history, resolve_page
+
+    state: State = ctx.obj
+    with state.sessions()() as session:
+        page = resolve_page(session, url, state.identify)
+        rows = [
+            {
+                "fetched_at": iso(fetch.fetched_at),
+                "http_status": fetch.http_status,
+                "last_updated": iso(fetch.declared_date),
+                "last_updated_raw": fetch.declared_raw,
+                "content_hash": digest,
+                "raw_hash": fetch.raw_hash,
+                "outcome": fetch.outcome,
+                "error": fetch.error,
+                "url": fetch.url,
+                "final_url": fetch.final_url,
+            }
+            for fetch, digest in page_history(session, page.id)
+        ]
+        head = {"url": page.url, "key": page.key, "status": page.status}
+    if as_json:
+        print_json({**head, "fetches": rows})
+        return
+    console.print(Text(f"{printable(head['url'])}  ({head['key']}, {head['status']})"))
+    table = Table("fetched", "HTTP", "last updated", "content", "outcome", "note")
+    for row in rows:
+        table.add_row(
+            row["fetched_at"][:19].replace("T", " "),
+            str(row["http_status"] or "-"),
+            row["last_updated"] or (row["last_updated_raw"] and "?") or "none",
+            (row["content_hash"] or "-")[:12],
+            row["outcome"],
+            Text(printable(row["error"] or "")),
+        )
+    console.print(table)
+
+
+def show(
+    ctx: typer.Context,
+    url: PAGE,
+    at: Annotated[
+        str | None,
+        typer.Option(help="As it stood then: YYYY-MM-DD (that whole day) or a date-time."),
+    ] = None,
+    as_json: JSON = False,
+) -> None:
+    """The archived text of a page, now or as it stood at a moment."""
+    from storage.queries import resolve_page, version_at
+
+    state: State = ctx.obj
+    when = parse_when(at, end_of_day=True) if at else None
+    with state.sessions()() as session:
+        page = resolve_page(session, url, state.identify)
+        fetch, version = version_at(session, page.id, when)
+        data = {
+            "url": page.url,
+            "key": page.key,
+            "at": iso(when),
+            "fetched_at": iso(fetch.fetched_at),
+            "status": "removed" if version is None else "present",
+            "title": version.title if version else None,
+            "last_updated": iso(fetch.declared_date) if version else None,
+            "version_first_seen": iso(version.first_seen_at) if version else None,
+            "content_hash": version.text_hash if version else None,
+            "text": version.text if version else None,
+        }
+    if as_json:
+        print_json(data)
+        return
+    header = f"{data['url']}  as fetched {data['fetched_at']}"
+    if version is None:
+        console.print(Text(printable(f"{header}: the page was gone ({fetch.error or 'removed'})")))
+        return
+    console.print(Text(printable(f"{header}; last updated: {data['last_updated'] or 'none'}\n")))
+    console.print(Text(printable(data["text"] or "")))
+
+
+def pages(
+    ctx: typer.Context,
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
+    as_json: JSON = False,
+) -> None:
+    """What is watched: every archived page with its state and last declared date."""
+    from storage.queries import list_pages
+
+    state: State = ctx.obj
+    with state.sessions()() as session:
+        rows = [
+            {
+                "url": p.url,
+                "key": p.key,
+                "site": p.site.name,
+                "lang": p.lang,
+                "title": p.title,
+                "status": p.status,
+                "last_updated": iso(p.declared_date),
+                "last_updated_raw": p.declared_raw,
+                "first_seen_at": iso(p.first_seen_at),
+                "last_seen_at": iso(p.last_seen_at),
+            }
+            for p in list_pages(session, site)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("page", "title", "status", "last updated", "last fetched")
+    for row in rows:
+        table.add_row(
+            Text(printable(row["key"])),
+            Text(printable(row["title"] or ""), overflow="ellipsis", no_wrap=True),
+            row["status"],
+            row["last_updated"] or "none",
+            row["last_seen_at"][:16].replace("T", " "),
+        )
+    console.print(table)

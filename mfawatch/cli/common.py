@@ -1,0 +1,85 @@
+"""What every command shares: the database, the config, parsing dates, printing safely."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from rich.console import Console
+from sqlalchemy.orm import Session, sessionmaker
+
+from mfawatch.config import Config, load_config, page_identity
+from mfawatch.errors import ConfigError, MfawatchError
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+@dataclass
+class State:
+    db_url: str | None
+    config_path: str | None
+    verbose: bool = False
+    _sessions: sessionmaker[Session] | None = field(default=None, repr=False)
+
+    def sessions(self) -> sessionmaker[Session]:
+        if self._sessions is None:
+            from storage.db import open_database
+
+            self._sessions = open_database(self.db_url)
+        return self._sessions
+
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    def identify(self, url: str) -> str | None:
+        """A URL's page identity under any configured layout (None if none applies)."""
+        try:
+            layouts = self.config().layouts()
+        except ConfigError:
+            return None  # a query must not need a valid sites file
+        for layout in layouts:
+            found = page_identity(layout, url)
+            if found:
+                return str(found[0])
+        return None
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    print(f"mfawatch: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def parse_when(value: str, *, end_of_day: bool = False) -> dt.datetime:
+    """An ISO date or date-time given on the command line, as aware UTC.
+
+    A bare date means its start, or with ``end_of_day`` its last moment: "what did the page
+    say on 1 March" includes every fetch of 1 March.
+
+    >>> parse_when("2023-03-01", end_of_day=True).isoformat()
+    '2023-03-01T23:59:59.999999+00:00'
+    >>> parse_when("2023-03-01T10:00+04:00").isoformat()
+    '2023-03-01T06:00:00+00:00'
+    """
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            moment = dt.time.max if end_of_day else dt.time.min
+            return dt.datetime.combine(day, moment, tzinfo=dt.UTC)
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise MfawatchError(
+            f"not a date: {value!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
+        ) from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def print_json(data: Any) -> None:
+    # ensure_ascii=False keeps Azerbaijani and Russian readable; control characters are escaped.
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")

@@ -1,0 +1,182 @@
+"""`mfawatch changes`, `diff` and `review`: the review queue from the terminal."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from mfawatch.cli.common import State, console, iso, parse_when, print_json
+from mfawatch.detect import ChangeKind
+from mfawatch.diffing import Op, word_diff
+from mfawatch.errors import MfawatchError
+from mfawatch.text import printable
+from storage.models import Change
+
+JSON = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
+STATUSES = ("pending", "accepted", "dismissed", "all")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(changes)
+    app.command()(diff)
+    app.command()(review)
+
+
+def changes(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option(help="pending, accepted, dismissed or all.")] = "pending",
+    kind: Annotated[str | None, typer.Option(help="Only this kind of change.")] = None,
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
+    since: Annotated[str | None, typer.Option(help="Detected on or after (YYYY-MM-DD).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 200,
+    as_json: JSON = False,
+) -> None:
+    """List detected changes (the review queue by default)."""
+    if status not in STATUSES:
+        raise MfawatchError(f"--status must be one of {', '.join(STATUSES)}")
+    if kind is not None and kind not in set(ChangeKind):
+        raise MfawatchError(f"--kind must be one of {', '.join(ChangeKind)}")
+    from storage.queries import list_changes
+
+    state: State = ctx.obj
+    with state.sessions()() as session:
+        rows = [
+            change_summary(c)
+            for c in list_changes(
+                session,
+                status=status,
+                kind=kind,
+                site=site,
+                since=parse_when(since) if since else None,
+                limit=limit,
+            )
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"No {'' if status == 'all' else status + ' '}changes.")
+        return
+    table = Table("id", "kind", "status", "detected", "declared", "site", "url")
+    for row in rows:
+        declared = f"{row['old_last_updated'] or '-'} → {row['new_last_updated'] or '-'}"
+        table.add_row(
+            str(row["id"]),
+            row["kind"],
+            row["status"],
+            row["detected_at"][:16].replace("T", " "),
+            declared,
+            row["site"],
+            Text(printable(row["url"])),
+        )
+    console.print(table)
+
+
+def change_summary(change: Change) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "url": change.page.url,
+        "page_key": change.page.key,
+        "site": change.page.site.name,
+        "lang": change.page.lang,
+        "kind": change.kind,
+        "status": change.status,
+        "detected_at": iso(change.detected_at),
+        "old_last_updated": iso(change.old_declared),
+        "new_last_updated": iso(change.new_declared),
+        "words_added": change.words_added,
+        "words_removed": change.words_removed,
+    }
+
+
+def diff(
+    ctx: typer.Context,
+    change_id: Annotated[int, typer.Argument(metavar="ID", help="A change id.")],
+    as_json: JSON = False,
+) -> None:
+    """Show one change: word-level diff, declared dates and the observation window."""
+    from storage.queries import get_change
+
+    state: State = ctx.obj
+    with state.sessions()() as session:
+        change = get_change(session, change_id)
+        old_text = change.old_version.text if change.old_version else ""
+        new_text = change.new_version.text if change.new_version else old_text
+        pieces = word_diff(old_text, new_text)
+        data = change_summary(change)
+        data["window"] = {
+            "last_seen_old": iso(change.old_fetch.fetched_at) if change.old_fetch else None,
+            "first_seen_new": iso(change.new_fetch.fetched_at),
+        }
+        data["new_fetch"] = {
+            "http_status": change.new_fetch.http_status,
+            "outcome": change.new_fetch.outcome,
+            "error": change.new_fetch.error,
+        }
+        data["reviews"] = [
+            {"status": r.status, "note": r.note, "reviewer": r.reviewer, "at": iso(r.decided_at)}
+            for r in change.reviews
+        ]
+    if as_json:
+        data["diff"] = [{"op": p.op.name.lower(), "text": p.text} for p in pieces]
+        print_json(data)
+        return
+    _print_change_header(data)
+    body = Text()
+    for piece in pieces:
+        style = {Op.INSERT: "bold green underline", Op.DELETE: "red strike"}.get(piece.op, "")
+        body.append(printable(piece.text), style=style)
+    console.print(body)
+
+
+def _print_change_header(data: dict[str, Any]) -> None:
+    window = data["window"]
+    lines = [
+        f"change #{data['id']}  {data['kind']}  ({data['status']})",
+        f"page      {printable(data['url'])}  [{data['site']}, {data['lang']}]",
+        f"declared  {data['old_last_updated'] or 'none'} → {data['new_last_updated'] or 'none'}",
+        f"window    last seen old {window['last_seen_old'] or '-'}; "
+        f"first seen new {window['first_seen_new']}",
+        f"words     +{data['words_added']} -{data['words_removed']}",
+    ]
+    if data["new_fetch"]["error"]:
+        lines.append(f"fetch     {printable(data['new_fetch']['error'])}")
+    for r in data["reviews"]:
+        lines.append(f"review    {r['at']} {r['status']} by {r['reviewer']}: {r['note'] or ''}")
+    console.print(Text("\n".join(lines) + "\n"))
+
+
+def review(
+    ctx: typer.Context,
+    change_id: Annotated[int, typer.Argument(metavar="ID", help="A change id.")],
+    accept: Annotated[bool, typer.Option("--accept", help="The change is real and noted.")] = False,
+    dismiss: Annotated[bool, typer.Option("--dismiss", help="The change is noise.")] = False,
+    reopen: Annotated[bool, typer.Option("--reopen", help="Put it back in the queue.")] = False,
+    note: Annotated[str | None, typer.Option(help="Why; kept in the decision history.")] = None,
+    as_json: JSON = False,
+) -> None:
+    """Accept or dismiss a change (the history of decisions is kept)."""
+    chosen = [name for name, on in (("accepted", accept), ("dismissed", dismiss), ("pending", reopen)) if on]
+    if len(chosen) != 1:
+        raise MfawatchError("give exactly one of --accept, --dismiss, --reopen")
+    from storage.queries import review_change
+
+    state: State = ctx.obj
+    with state.sessions().begin() as session:
+        change = review_change(session, change_id, chosen[0], note, _reviewer())
+        data = change_summary(change)
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"change #{change_id} is now {chosen[0]}")
+
+
+def _reviewer() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

@@ -1,0 +1,128 @@
+"""Change classification: a pure function of what the archive knew and what a fetch saw.
+
+The rule, in the order it is applied:
+
+- a page seen for the first time is ``new_page`` (nothing during a site's baseline crawl);
+- 404/410 or a redirect away is ``removed``; a removed page that answers again is ``restored``;
+- a fetch whose body or layout was not found is ``extraction_failed`` once, and is never taken
+  for the text being deleted: the next good fetch is compared with the last good version;
+- a declared date that moved backwards is ``date_regressed``, whatever the text did;
+- otherwise changed text is ``content_updated`` when the declared date moved forward (or
+  appeared) and ``silent_edit`` when it did not; unchanged text with another date is ``date_only``.
+
+Transient failures (5xx, timeouts, 403 blocks) change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ChangeKind(StrEnum):
+    NEW_PAGE = "new_page"
+    CONTENT_UPDATED = "content_updated"
+    SILENT_EDIT = "silent_edit"
+    DATE_ONLY = "date_only"
+    DATE_REGRESSED = "date_regressed"
+    REMOVED = "removed"
+    RESTORED = "restored"
+    EXTRACTION_FAILED = "extraction_failed"
+
+
+class PageStatus(StrEnum):
+    ACTIVE = "active"
+    REMOVED = "removed"
+    BROKEN = "broken"  # fetched, but the layout did not match
+
+
+class Seen(StrEnum):
+    """What one fetch observed, before comparison."""
+
+    CONTENT = "content"
+    NOT_MODIFIED = "not_modified"
+    GONE = "gone"
+    EXTRACTION_FAILED = "extraction_failed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the archive knew of a page before this fetch (its last good version)."""
+
+    status: PageStatus
+    text_hash: str | None
+    declared: dt.date | None
+
+
+@dataclass(frozen=True)
+class Observation:
+    seen: Seen
+    text_hash: str | None = None
+    declared: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: ChangeKind | None
+    status: PageStatus
+
+
+def classify_change(known: Known | None, obs: Observation, *, baseline: bool) -> Verdict:
+    """Classify one fetch against the page's previous state.
+
+    >>> d1, d2 = dt.date(2023, 2, 28), dt.date(2023, 3, 5)
+    >>> was = Known(PageStatus.ACTIVE, "a", d1)
+    >>> classify_change(was, Observation(Seen.CONTENT, "b", d2), baseline=False).kind
+    <ChangeKind.CONTENT_UPDATED: 'content_updated'>
+    >>> classify_change(was, Observation(Seen.CONTENT, "b", d1), baseline=False).kind
+    <ChangeKind.SILENT_EDIT: 'silent_edit'>
+    >>> classify_change(was, Observation(Seen.CONTENT, "a", d2), baseline=False).kind
+    <ChangeKind.DATE_ONLY: 'date_only'>
+    >>> classify_change(Known(PageStatus.ACTIVE, "a", d2), Observation(Seen.CONTENT, "a", d1),
+    ...                 baseline=False).kind
+    <ChangeKind.DATE_REGRESSED: 'date_regressed'>
+    >>> classify_change(was, Observation(Seen.CONTENT, "a", d1), baseline=False).kind is None
+    True
+    """
+    if known is None:
+        return _first_sight(obs, baseline=baseline)
+    if obs.seen is Seen.FAILED:
+        return Verdict(None, known.status)
+    if obs.seen is Seen.GONE:
+        kind = None if known.status is PageStatus.REMOVED else ChangeKind.REMOVED
+        return Verdict(kind, PageStatus.REMOVED)
+    if obs.seen is Seen.EXTRACTION_FAILED:
+        kind = None if known.status is PageStatus.BROKEN else ChangeKind.EXTRACTION_FAILED
+        return Verdict(kind, PageStatus.BROKEN)
+    if obs.seen is Seen.NOT_MODIFIED:
+        kind = ChangeKind.RESTORED if known.status is PageStatus.REMOVED else None
+        return Verdict(kind, PageStatus.ACTIVE)
+    if known.status is PageStatus.REMOVED:
+        return Verdict(ChangeKind.RESTORED, PageStatus.ACTIVE)
+    if known.text_hash is None:  # only ever broken: this is the first good text
+        return Verdict(ChangeKind.NEW_PAGE, PageStatus.ACTIVE)
+    return Verdict(_compare(known, obs), PageStatus.ACTIVE)
+
+
+def _first_sight(obs: Observation, *, baseline: bool) -> Verdict:
+    if obs.seen in (Seen.CONTENT, Seen.NOT_MODIFIED):
+        return Verdict(None if baseline else ChangeKind.NEW_PAGE, PageStatus.ACTIVE)
+    if obs.seen is Seen.EXTRACTION_FAILED:
+        return Verdict(None if baseline else ChangeKind.EXTRACTION_FAILED, PageStatus.BROKEN)
+    if obs.seen is Seen.GONE:
+        return Verdict(None, PageStatus.REMOVED)
+    return Verdict(None, PageStatus.ACTIVE)
+
+
+def _compare(known: Known, obs: Observation) -> ChangeKind | None:
+    text_changed = obs.text_hash != known.text_hash
+    old, new = known.declared, obs.declared
+    if old is not None and new is not None and new < old:
+        return ChangeKind.DATE_REGRESSED
+    if not text_changed:
+        return None if old == new else ChangeKind.DATE_ONLY
+    # A date that appeared counts as moving forward; one that vanished does not.
+    moved_forward = new is not None and (old is None or new > old)
+    return ChangeKind.CONTENT_UPDATED if moved_forward else ChangeKind.SILENT_EDIT

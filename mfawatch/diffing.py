@@ -1,0 +1,110 @@
+"""Word-level diffs of archived texts, bounded in time.
+
+diff-match-patch does the work, in two passes: paragraphs first, then words inside each
+changed run of paragraphs. Each pass maps a token (paragraph or word) to one character, diffs
+the character strings under one shared deadline, then maps back. A diff that hits the deadline
+is still correct, only less minimal, so a 1 MB pair never blows up quadratically.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+
+from diff_match_patch import diff_match_patch
+
+# Tokens keep their trailing white space so that the pieces join back into the text exactly.
+_WORD = re.compile(r"\S+\s*|\s+")
+_PARAGRAPH = re.compile(r"[^\n]*\n|[^\n]+")
+
+
+class Op(IntEnum):
+    DELETE = -1
+    EQUAL = 0
+    INSERT = 1
+
+
+@dataclass(frozen=True)
+class Piece:
+    op: Op
+    text: str
+
+
+def word_diff(old: str, new: str, *, timeout: float = 1.0) -> list[Piece]:
+    """Diff two texts word by word; ``timeout`` bounds the whole diff, in seconds.
+
+    >>> [(p.op.name, p.text) for p in word_diff("one two three", "one 2 three")]
+    [('EQUAL', 'one '), ('DELETE', 'two '), ('INSERT', '2 '), ('EQUAL', 'three')]
+    """
+    deadline = time.monotonic() + timeout
+    pieces: list[Piece] = []
+    deleted, inserted = "", ""
+    for piece in _diff_tokens(old, new, _PARAGRAPH, deadline) + [Piece(Op.EQUAL, "")]:
+        if piece.op is Op.DELETE:
+            deleted += piece.text
+        elif piece.op is Op.INSERT:
+            inserted += piece.text
+        else:
+            pieces += _diff_tokens(deleted, inserted, _WORD, deadline)
+            pieces.append(piece)
+            deleted, inserted = "", ""
+    return _merge(pieces)
+
+
+def _diff_tokens(old: str, new: str, token: re.Pattern[str], deadline: float) -> list[Piece]:
+    if not old or not new or old == new:
+        return [Piece(Op.DELETE, old), Piece(Op.INSERT, new)] if old != new else []
+    vocab: dict[str, str] = {}  # token -> its character
+    encoded_old = _encode(old, token, vocab)
+    encoded_new = _encode(new, token, vocab)
+    tokens = {char: text for text, char in vocab.items()}
+    dmp = diff_match_patch()
+    # dmp reads a timeout of 0 as "no limit": keep a sliver even past the deadline.
+    dmp.Diff_Timeout = max(deadline - time.monotonic(), 0.001)
+    diffs = dmp.diff_main(encoded_old, encoded_new, checklines=False)
+    dmp.diff_cleanupSemantic(diffs)
+    return [Piece(Op(op), "".join(map(tokens.__getitem__, chars))) for op, chars in diffs]
+
+
+def _encode(text: str, token: re.Pattern[str], vocab: dict[str, str]) -> str:
+    out = []
+    for part in token.findall(text):
+        char = vocab.get(part)
+        if char is None:
+            char = vocab[part] = _char_for(len(vocab) + 1)  # 1+: dmp avoids NUL too
+        out.append(char)
+    return "".join(out)
+
+
+def _char_for(index: int) -> str:
+    # Surrogates cannot stand alone in a str that dmp slices; skip their block.
+    if index >= 0xD800:
+        index += 0x800
+    if index > 0x10FFFF:
+        raise ValueError("too many distinct words to diff")
+    return chr(index)
+
+
+def _merge(pieces: list[Piece]) -> list[Piece]:
+    merged: list[Piece] = []
+    for piece in pieces:
+        if not piece.text:
+            continue
+        if merged and merged[-1].op is piece.op:
+            merged[-1] = Piece(piece.op, merged[-1].text + piece.text)
+        else:
+            merged.append(piece)
+    return merged
+
+
+def diff_stats(pieces: list[Piece]) -> tuple[int, int]:
+    """Words inserted and deleted.
+
+    >>> diff_stats(word_diff("a b c", "a x y c"))
+    (2, 1)
+    """
+    inserted = sum(len(p.text.split()) for p in pieces if p.op is Op.INSERT)
+    deleted = sum(len(p.text.split()) for p in pieces if p.op is Op.DELETE)
+    return inserted, deleted

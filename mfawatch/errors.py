@@ -1,0 +1,27 @@
+"""Every error mfawatch raises on purpose; the CLI turns each into one line and exit code 2."""
+
+from __future__ import annotations
+
+
+class MfawatchError(Exception):
+    """Base class: a problem the user can fix, with a message that says which."""
+
+
+class ConfigError(MfawatchError):
+    """Raised by ``mfawatch.config`` for a sites or layout file that cannot be used."""
+
+
+class DatabaseError(MfawatchError):
+    """Raised by ``storage.db`` when the database URL or the database itself is unusable."""
+
+
+class NotFound(MfawatchError):
+    """Raised by ``storage.queries`` for a page, change or version that is not in the archive."""
+
+
+class ExtractionFailed(MfawatchError):
+    """Raised by ``scraper.extract`` when a page does not match its layout."""
+
+
+class PageGone(ExtractionFailed):
+    """Raised by ``scraper.extract`` when a 200 page says that it does not exist (a soft 404)."""

@@ -1,0 +1,89 @@
+"""Text normalization and hashing: what counts as "the same text".
+
+Archived text keeps its own quotes and dashes (it is evidence); the comparison key folds the
+noise that is not a change: white space of any kind, &nbsp;, zero-width characters and quote
+style. Two texts with the same key are the same version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+# Characters that render as nothing; CMS editors leave them behind on re-saves.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_QUOTES = str.maketrans(
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2033": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u00b4": "'",
+    }
+)
+_SPACE = re.compile(r"\s+")
+
+
+def clean_line(line: str) -> str:
+    """One paragraph as archived: invisible characters gone, white space folded.
+
+    >>> clean_line("  Last\\u00a0updated:\\n 28.02.2023\\u200b ")
+    'Last updated: 28.02.2023'
+    """
+    return _SPACE.sub(" ", line.translate(_INVISIBLE)).strip()
+
+
+def clean_paragraphs(paragraphs: list[str]) -> list[str]:
+    """Cleaned paragraphs with the empty ones (``&nbsp;`` spacers) dropped.
+
+    >>> clean_paragraphs(["A", "\\u00a0", "", "  B  c "])
+    ['A', 'B c']
+    """
+    lines = (clean_line(p) for p in paragraphs)
+    return [line for line in lines if line]
+
+
+def comparison_key(text: str) -> str:
+    """The form two texts are compared in: NFC, quotes folded, white space folded.
+
+    >>> comparison_key("“Hello”  world\\n\\n") == comparison_key('"Hello" world')
+    True
+    >>> comparison_key("Hello world") == comparison_key("Hello, world")
+    False
+    """
+    folded = unicodedata.normalize("NFC", text).translate(_QUOTES)
+    lines = (clean_line(line) for line in folded.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 (hex) of the comparison key: the identity of a content version."""
+    return hashlib.sha256(comparison_key(text).encode("utf-8")).hexdigest()
+
+
+def bytes_hash(data: bytes) -> str:
+    """SHA-256 (hex) of raw fetched bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+# C0/C1 control characters (ESC among them) could drive a terminal; only \n and \t pass.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Archived text made safe for a terminal: control characters shown, not obeyed.
+
+    >>> printable("ok\\x1b[2Jgone")
+    'ok\\\\x1b[2Jgone'
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

@@ -1,0 +1,171 @@
+"""Extraction: a page's title, body paragraphs and declared "last updated" date.
+
+parsel (lxml) finds the layout's blocks in the whole page; BeautifulSoup then reads only the
+body block, which is about ten times cheaper than parsing the whole page with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import dateparser
+from bs4 import BeautifulSoup, NavigableString, Tag
+from parsel import Selector
+
+from mfawatch.config import Extraction
+from mfawatch.errors import ExtractionFailed, PageGone
+from mfawatch.text import clean_line, clean_paragraphs, comparison_key
+
+# Elements that end a line of text; everything else is inline.
+BLOCK_TAGS = (
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "table", "tr", "td", "th",
+    "blockquote", "section", "article", "header", "footer", "pre", "dd", "dt", "dl", "figure",
+    "figcaption", "address", "hr", "br",
+)  # fmt: skip
+# The date after a label: digits with separators, or a day, a month name and a year.
+_DATE_TEXT = (
+    r"(?P<date>\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}\s+\w+\.?,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d{4})"
+)
+
+
+@dataclass(frozen=True)
+class Extracted:
+    title: str | None
+    paragraphs: list[str]
+    declared_raw: str | None
+    declared_date: dt.date | None
+    note: str | None = None  # e.g. a date line that does not parse
+
+    @property
+    def text(self) -> str:
+        """The archived text: the title line, then one paragraph a line."""
+        return "\n".join([self.title, *self.paragraphs] if self.title else self.paragraphs)
+
+
+def extract_page(html: str, rules: Extraction, lang: str) -> Extracted:
+    """Extract one page, or raise ExtractionFailed saying what was missing."""
+    page = Selector(text=html or "<html></html>")
+    title = _first_text(page, rules.title)
+    body_html = _first_html(page, rules.body)
+    if body_html is None:
+        if _looks_not_found(page, rules):
+            raise PageGone("soft 404: the page says it does not exist")
+        raise ExtractionFailed(f"body not found (tried {', '.join(rules.body)})")
+    label = _label_pattern(rules, lang)
+    declared_raw = _find_date_line(page, rules.date_scope, label)
+    paragraphs = _body_paragraphs(body_html, rules)
+    paragraphs = _drop_boilerplate(paragraphs, title, rules, label)
+    if not paragraphs:
+        raise ExtractionFailed("body is empty (a script-rendered page, or an error page)")
+    declared_date, note = None, None
+    if declared_raw is not None:
+        declared_date = parse_declared_date(declared_raw, rules.date_formats, lang)
+        if declared_date is None:
+            note = f"declared date {declared_raw!r} is not a valid date"
+    return Extracted(title, paragraphs, declared_raw, declared_date, note)
+
+
+def parse_declared_date(raw: str, formats: tuple[str, ...], lang: str) -> dt.date | None:
+    """Parse a declared date, strictly: an impossible date is None, never a guess.
+
+    >>> parse_declared_date("28.02.2023", ("%d.%m.%Y",), "en")
+    datetime.date(2023, 2, 28)
+    >>> parse_declared_date("31.02.2023", ("%d.%m.%Y",), "en") is None
+    True
+    >>> parse_declared_date("28 февраля 2023", ("%d.%m.%Y",), "ru")
+    datetime.date(2023, 2, 28)
+    """
+    parsed = dateparser.parse(
+        raw,
+        date_formats=list(formats),
+        languages=[lang] if lang else None,
+        settings={
+            "STRICT_PARSING": True,
+            "REQUIRE_PARTS": ["day", "month", "year"],
+            "DATE_ORDER": "DMY",
+            "RETURN_AS_TIMEZONE_AWARE": False,
+        },
+    )
+    return parsed.date() if parsed else None
+
+
+@lru_cache(maxsize=64)
+def _label_regex(labels: tuple[str, ...]) -> re.Pattern[str]:
+    # Labels may be split by odd spacing or &nbsp; and followed by ":" or nothing.
+    alternatives = "|".join(r"\s+".join(map(re.escape, label.split())) for label in labels)
+    return re.compile(rf"(?i)(?:{alternatives})\s*:?\s*{_DATE_TEXT}")
+
+
+def _label_pattern(rules: Extraction, lang: str) -> re.Pattern[str]:
+    # The page's own language first, then every other: embassies mix them.
+    ordered = list(rules.date_labels.get(lang, ()))
+    for labels in rules.date_labels.values():
+        ordered += [label for label in labels if label not in ordered]
+    # Longest first, so that "Last updated" wins over "Updated".
+    return _label_regex(tuple(sorted(ordered, key=len, reverse=True)))
+
+
+def _find_date_line(page: Selector, scopes: tuple[str, ...], label: re.Pattern[str]) -> str | None:
+    for css in scopes:
+        for block in page.css(css):
+            match = label.search(clean_line(block.xpath("string()").get() or ""))
+            if match:
+                return match.group("date")
+    return None
+
+
+def _first_text(page: Selector, selectors: tuple[str, ...]) -> str | None:
+    for css in selectors:
+        for node in page.css(css):
+            text = clean_line(node.xpath("string()").get() or "")
+            if text:
+                return text
+    return None
+
+
+def _first_html(page: Selector, selectors: tuple[str, ...]) -> str | None:
+    for css in selectors:
+        node = page.css(css)
+        if node:
+            return node[0].get()
+    return None
+
+
+def _looks_not_found(page: Selector, rules: Extraction) -> bool:
+    text = clean_line(" ".join(page.css("title, h1, main, body").xpath("string()").getall()[:3]))
+    return any(p.search(text) for p in rules.not_found_text)
+
+
+def _body_paragraphs(body_html: str, rules: Extraction) -> list[str]:
+    soup = BeautifulSoup(body_html, "lxml")
+    for css in rules.drop:
+        for node in soup.select(css):
+            node.decompose()
+    for node in soup.find_all(BLOCK_TAGS):
+        if isinstance(node, Tag):
+            node.insert_after(NavigableString("\n"))
+            if node.name == "br":
+                node.replace_with(NavigableString("\n"))
+    return clean_paragraphs(soup.get_text().split("\n"))
+
+
+def _drop_boilerplate(
+    paragraphs: list[str], title: str | None, rules: Extraction, label: re.Pattern[str]
+) -> list[str]:
+    kept = [
+        p
+        for p in paragraphs
+        if not any(rx.search(p) for rx in rules.drop_text) and not _is_date_line(p, label)
+    ]
+    # The site repeats the title as the body's first paragraph.
+    if kept and title and comparison_key(kept[0]) == comparison_key(title):
+        kept = kept[1:]
+    return kept
+
+
+def _is_date_line(paragraph: str, label: re.Pattern[str]) -> bool:
+    match = label.match(paragraph)
+    return bool(match) and match.end() >= len(paragraph.rstrip(" .")) - 1

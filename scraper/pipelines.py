@@ -1,0 +1,81 @@
+"""The archive pipeline: one short transaction per fetched page, one run row per site."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Self
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from sqlalchemy.exc import SQLAlchemyError
+
+from storage.archive import FetchResult, finish_run, record_fetch, start_run
+from storage.db import close_database, open_database
+
+log = logging.getLogger(__name__)
+
+
+class ArchivePipeline:
+    def __init__(self, crawler: Crawler, database_url: str | None, trigger: str) -> None:
+        self.crawler = crawler
+        self.database_url = database_url
+        self.trigger = trigger
+        self.run_ids: dict[str, int] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        pipeline = cls(
+            crawler,
+            settings.get("MFAWATCH_DATABASE_URL"),
+            settings.get("MFAWATCH_TRIGGER", "manual"),
+        )
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self) -> None:
+        self.Session = open_database(self.database_url)
+        spider: Any = self.crawler.spider
+        with self.Session.begin() as session:
+            for site in spider.sites:
+                self.run_ids[site.name] = start_run(
+                    session, site.name, site.layout.name, self.trigger
+                )
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.set_value("mfawatch/run_ids", sorted(self.run_ids.values()))
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchResult):
+            return item
+        stats = self.crawler.stats
+        assert stats is not None
+        try:
+            with self.Session.begin() as session:
+                recorded = record_fetch(session, self.run_ids[item.site], item)
+        except SQLAlchemyError as exc:
+            # The page is lost for this crawl, never what was stored before it.
+            stats.inc_value("mfawatch/db_errors")
+            log.error("could not archive %s: %s", item.url, str(exc).splitlines()[0])
+            raise DropItem(f"database error on {item.url}") from None
+        stats.inc_value(f"mfawatch/outcome/{recorded.outcome}")
+        if recorded.change_kind:
+            stats.inc_value(f"mfawatch/change/{recorded.change_kind}")
+        log.info(
+            "%-18s %s%s",
+            recorded.outcome,
+            item.url,
+            f"  -> {recorded.change_kind} #{recorded.change_id}" if recorded.change_kind else "",
+        )
+        return item
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if not hasattr(self, "Session"):
+            return
+        # "finished" is a whole crawl; anything else (shutdown, a closespider limit) is not.
+        status = {"finished": "ok", "shutdown": "interrupted"}.get(reason, "failed")
+        with self.Session.begin() as session:
+            for run_id in self.run_ids.values():
+                finish_run(session, run_id, status)
+        close_database(self.Session)

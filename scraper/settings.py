@@ -1,0 +1,48 @@
+"""Scrapy settings for mfawatch: polite by default.
+
+A sites file's [settings] table overrides any of these for its crawls (mfawatch crawl), as does
+`scrapy crawl mfa -s NAME=VALUE`.
+"""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "mfawatch"
+SPIDER_MODULES = ["scraper.spiders"]
+NEWSPIDER_MODULE = "scraper.spiders"
+
+# Honest and reachable: the sites file's `contact` is appended by mfawatch crawl.
+USER_AGENT = "mfawatch/0.1 (archiver of public bilateral-relations pages)"
+ROBOTSTXT_OBEY = True
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# Throttling: one request at a time per site, slower when the server is slow.
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+MFAWATCH_RETRY_BACKOFF = 2.0  # seconds before the first retry, doubling after
+MFAWATCH_RETRY_BACKOFF_MAX = 60.0
+REDIRECT_MAX_TIMES = 5
+# A relations page is tens of KB; 16 MB leaves room for a bloated one and stops a runaway.
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+
+DOWNLOADER_MIDDLEWARES = {"scraper.middlewares.RetryBackoffMiddleware": 560}
+ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}
+
+# Where the archive is; None means $MFAWATCH_DATABASE_URL, then ./mfawatch.db.
+MFAWATCH_DATABASE_URL = os.environ.get("MFAWATCH_DATABASE_URL")
+MFAWATCH_TRIGGER = "manual"
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,190 @@
+"""The crawl: discover relations pages from each site's menus, fetch each once, and hand every
+fetch (good or bad) to the archive pipeline as a FetchResult.
+
+    scrapy crawl mfa [-a config=sites.toml] [-a site=embassy-seoul]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from mfawatch.config import Config, Site, load_config, page_identity
+from mfawatch.detect import Seen
+from mfawatch.errors import ExtractionFailed, PageGone
+from scraper.extract import extract_page
+from storage.archive import FetchResult
+from storage.db import close_database, open_database
+from storage.queries import known_pages
+
+log = logging.getLogger(__name__)
+
+# Statuses the spider wants to see itself; redirects stay with RedirectMiddleware.
+PAGE_STATUSES = [304, 400, 401, 403, 404, 405, 406, 410, 429, 451, 500, 502, 503, 504, 520, 521, 522, 523, 524]  # fmt: skip
+
+
+class MfaSpider(Spider):
+    name = "mfa"
+
+    def __init__(self, config: str | None = None, site: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.config: Config = load_config(config)
+        names = [n for n in (site or "").split(",") if n]
+        self.sites: list[Site] = [self.config.site(n) for n in names] or list(self.config.sites)
+        self.allowed_domains = sorted({d for s in self.sites for d in s.allowed_domains})
+        self._requested: set[str] = set()  # page identities asked for in this crawl
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # The sites file's [settings] rank above settings.py and below -s on the command line.
+        settings = crawler.settings
+        settings.setdict(spider.config.settings, priority="spider")
+        if spider.config.contact:
+            agent = settings.get("USER_AGENT")
+            settings.set("USER_AGENT", f"{agent} +{spider.config.contact}", priority="spider")
+        return spider
+
+    async def start(self) -> AsyncIterator[Request]:
+        db_url = self.settings.get("MFAWATCH_DATABASE_URL")
+        Session = open_database(db_url)
+        try:
+            with Session() as session:
+                known = {s.name: known_pages(session, s.name) for s in self.sites}
+        finally:
+            close_database(Session)
+        for site in self.sites:
+            for url in site.start_urls:
+                yield Request(url, callback=self.parse_menu, cb_kwargs={"site": site})
+            # Known pages are re-checked even when no menu links them any more: that is how a
+            # removal is seen.
+            for page in known[site.name]:
+                request = self.page_request(site, page.url, page.etag, page.last_modified)
+                if request is not None:
+                    yield request
+
+    def parse_menu(self, response: Response, site: Site) -> Iterator[Request]:
+        if not isinstance(response, TextResponse):
+            return
+        for css in site.layout.menus:
+            for link in response.css(css).css("a[href]"):
+                url = response.urljoin(link.attrib["href"])
+                found = page_identity(site.layout, url)
+                if found is None or not _on_site(url, site):
+                    continue
+                text = " ".join(link.css("::text").getall())
+                rule = found[1]
+                if rule.link_text is not None and not rule.link_text.search(text):
+                    continue
+                request = self.page_request(site, url)
+                if request is not None:
+                    yield request
+
+    def page_request(
+        self, site: Site, url: str, etag: str | None = None, last_modified: str | None = None
+    ) -> Request | None:
+        found = page_identity(site.layout, url)
+        if found is None or str(found[0]) in self._requested:
+            return None
+        key = str(found[0])
+        self._requested.add(key)
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return Request(
+            url,
+            headers=headers,
+            callback=self.parse_page,
+            errback=self.fetch_failed,
+            cb_kwargs={"site": site, "key": key, "lang": found[0].lang},
+            meta={"handle_httpstatus_list": PAGE_STATUSES, "mfawatch_start_url": url},
+        )
+
+    def parse_page(
+        self, response: Response, site: Site, key: str, lang: str
+    ) -> Iterator[FetchResult | Request]:
+        result = self._result(response.meta["mfawatch_start_url"], site, key, lang)
+        result.final_url = response.url
+        result.http_status = response.status
+        result.etag = _header(response, b"ETag")
+        result.last_modified = _header(response, b"Last-Modified")
+        result.raw = response.body
+        _observe(result, response, site)
+        yield result
+        if result.seen is Seen.CONTENT:  # sibling sections are often linked from the page
+            yield from self.parse_menu(response, site)
+
+    def fetch_failed(self, failure: Failure) -> FetchResult:
+        request = failure.request  # type: ignore[attr-defined]
+        kwargs = request.cb_kwargs
+        result = self._result(
+            request.meta["mfawatch_start_url"], kwargs["site"], kwargs["key"], kwargs["lang"]
+        )
+        result.final_url = request.url
+        message = failure.getErrorMessage() or failure.type.__name__
+        if failure.check(IgnoreRequest) and message.startswith("Filtered offsite"):
+            result.seen, result.error = Seen.GONE, f"redirected off-site to {request.url}"
+        else:
+            result.seen, result.error = Seen.FAILED, f"{failure.type.__name__}: {message}"
+        log.warning("%s: %s", result.url, result.error)
+        return result
+
+    def _result(self, url: str, site: Site, key: str, lang: str) -> FetchResult:
+        return FetchResult(
+            site=site.name, key=key, url=url, lang=lang, seen=Seen.FAILED,
+            fetched_at=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+
+
+def _observe(result: FetchResult, response: Response, site: Site) -> None:
+    """Fill in what the response says about the page."""
+    status = response.status
+    if status == 304:
+        result.seen = Seen.NOT_MODIFIED
+        return
+    if status in (404, 410):
+        result.seen, result.error = Seen.GONE, f"HTTP {status}"
+        return
+    if status >= 400:
+        result.seen, result.error = Seen.FAILED, f"HTTP {status}"
+        return
+    moved_to = page_identity(site.layout, response.url)
+    if moved_to is None or str(moved_to[0]) != result.key:
+        result.seen, result.error = Seen.GONE, f"redirected away to {response.url}"
+        return
+    if not isinstance(response, TextResponse):
+        kind = _header(response, b"Content-Type") or "no content type"
+        result.seen, result.error = Seen.FAILED, f"not a text page ({kind})"
+        return
+    try:
+        page = extract_page(response.text, site.layout.extract, result.lang)
+    except PageGone as exc:
+        result.seen, result.error = Seen.GONE, str(exc)
+    except ExtractionFailed as exc:
+        result.seen, result.error = Seen.EXTRACTION_FAILED, str(exc)
+    else:
+        result.seen = Seen.CONTENT
+        result.title, result.text = page.title, page.text
+        result.declared_raw, result.declared_date = page.declared_raw, page.declared_date
+        result.error = page.note
+
+
+def _on_site(url: str, site: Site) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in site.allowed_domains)
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None

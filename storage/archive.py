@@ -1,0 +1,244 @@
+"""The write path: record one fetch of one page, and the change it reveals.
+
+Callers own the transaction (one per page): ``with Session.begin() as s: record_fetch(s, ...)``.
+An unchanged fetch costs one row: no diff, no copy of the content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mfawatch.detect import ChangeKind, Known, Observation, PageStatus, Seen, classify_change
+from mfawatch.diffing import diff_stats, word_diff
+from mfawatch.text import bytes_hash, text_hash
+from storage.models import Change, ContentVersion, Fetch, Page, Run, Site, utcnow
+
+
+class Outcome(StrEnum):
+    NEW = "new"  # the first text seen of this page
+    CHANGED = "changed"  # text differs from the page's current version
+    UNCHANGED = "unchanged"
+    NOT_MODIFIED = "not_modified"  # 304 to a conditional request
+    GONE = "gone"  # 404/410 or redirected away
+    EXTRACTION_FAILED = "extraction_failed"
+    FAILED = "failed"  # HTTP error, network error, block page status, not HTML
+
+
+# Fetches that saw the page's text (or were told it had not changed).
+GOOD_OUTCOMES = (Outcome.NEW, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED)
+
+
+@dataclass
+class FetchResult:
+    """One fetch as the scraper saw it: the archive's input (and the Scrapy item)."""
+
+    site: str
+    key: str  # the page identity, see mfawatch.config.page_identity
+    url: str
+    lang: str
+    seen: Seen
+    fetched_at: dt.datetime
+    final_url: str | None = None
+    http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    raw: bytes | None = None
+    title: str | None = None
+    text: str | None = None  # the title line, then one paragraph a line
+    declared_raw: str | None = None
+    declared_date: dt.date | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    fetch_id: int
+    outcome: Outcome
+    change_id: int | None
+    change_kind: ChangeKind | None
+
+
+def start_run(session: Session, site_name: str, layout: str, trigger: str) -> int:
+    site = session.scalar(select(Site).where(Site.name == site_name))
+    if site is None:
+        site = Site(name=site_name, layout=layout)
+        session.add(site)
+    site.layout = layout
+    run = Run(site=site, trigger=trigger, status="running")
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(session: Session, run_id: int, status: str) -> None:
+    run = session.get_one(Run, run_id)
+    run.status = status
+    run.finished_at = utcnow()
+    if status == "ok" and run.site.baseline_at is None:
+        run.site.baseline_at = run.finished_at
+
+
+def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded:
+    run = session.get_one(Run, run_id)
+    if run.site.name != result.site:
+        raise ValueError(f"fetch of site {result.site!r} recorded in a run of {run.site.name!r}")
+    page = session.scalar(select(Page).where(Page.key == result.key))
+    known = None
+    if page is None:
+        page = _new_page(run.site_id, result)
+        session.add(page)
+        session.flush()
+    else:
+        current = page.current_version
+        known = Known(PageStatus(page.status), current and current.text_hash, page.declared_date)
+    version = _version_for(session, page, result)
+    obs = _observation(page, result, version)
+    verdict = classify_change(known, obs, baseline=run.site.baseline_at is None)
+
+    fetch = Fetch(
+        page_id=page.id,
+        run_id=run_id,
+        fetched_at=result.fetched_at,
+        url=result.url,
+        final_url=result.final_url if result.final_url != result.url else None,
+        http_status=result.http_status,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        raw_hash=bytes_hash(result.raw) if result.raw is not None else None,
+        version_id=version.id if version else None,
+        # A 304 vouches for the date too: the fetch shows the one it confirmed.
+        declared_raw=page.declared_raw if result.seen is Seen.NOT_MODIFIED else result.declared_raw,
+        declared_date=obs.declared,
+        outcome=_outcome(result.seen, page, version),
+        error=result.error,
+    )
+    session.add(fetch)
+    session.flush()
+    change = None
+    if verdict.kind is not None:
+        change = _change(session, page, fetch, verdict.kind, version, obs)
+    _update_page(page, result, verdict.status, version)
+    return Recorded(fetch.id, Outcome(fetch.outcome), change and change.id, verdict.kind)
+
+
+def _new_page(site_id: int, result: FetchResult) -> Page:
+    return Page(
+        site_id=site_id,
+        key=result.key,
+        url=result.url,
+        lang=result.lang,
+        title=result.title,
+        status=PageStatus.ACTIVE,
+        first_seen_at=result.fetched_at,
+        last_seen_at=result.fetched_at,
+    )
+
+
+def _version_for(session: Session, page: Page, result: FetchResult) -> ContentVersion | None:
+    """The version this fetch saw, stored now if this page never had that text."""
+    if result.seen is Seen.NOT_MODIFIED:
+        return page.current_version
+    if result.seen is not Seen.CONTENT or result.text is None:
+        return None
+    digest = text_hash(result.text)
+    current = page.current_version
+    if current is not None and current.text_hash == digest:
+        return current
+    version = session.scalar(
+        select(ContentVersion).where(
+            ContentVersion.page_id == page.id, ContentVersion.text_hash == digest
+        )
+    )
+    if version is not None:
+        return version
+    raw = result.raw or b""
+    version = ContentVersion(
+        page_id=page.id,
+        text_hash=digest,
+        title=result.title,
+        text=result.text,
+        raw_hash=bytes_hash(raw),
+        raw_html=zlib.compress(raw, 6),
+        first_seen_at=result.fetched_at,
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _observation(page: Page, result: FetchResult, version: ContentVersion | None) -> Observation:
+    if result.seen is Seen.NOT_MODIFIED:  # the server vouches nothing changed, date included
+        return Observation(Seen.NOT_MODIFIED, version and version.text_hash, page.declared_date)
+    if result.seen is Seen.CONTENT and version is not None:
+        return Observation(Seen.CONTENT, version.text_hash, result.declared_date)
+    return Observation(result.seen)
+
+
+def _outcome(seen: Seen, page: Page, version: ContentVersion | None) -> Outcome:
+    if seen is Seen.CONTENT:
+        if page.current_version_id is None:
+            return Outcome.NEW
+        same = version is not None and version.id == page.current_version_id
+        return Outcome.UNCHANGED if same else Outcome.CHANGED
+    return Outcome(seen.value)
+
+
+def _change(
+    session: Session,
+    page: Page,
+    fetch: Fetch,
+    kind: ChangeKind,
+    version: ContentVersion | None,
+    obs: Observation,
+) -> Change:
+    old, new = page.current_version, version
+    added = removed = 0
+    if old is not None and new is not None and old.id != new.id:
+        added, removed = diff_stats(word_diff(old.text, new.text))
+    last_good = session.scalar(
+        select(func.max(Fetch.id)).where(
+            Fetch.page_id == page.id, Fetch.id != fetch.id, Fetch.outcome.in_(GOOD_OUTCOMES)
+        )
+    )
+    change = Change(
+        page_id=page.id,
+        kind=kind,
+        status="pending",
+        detected_at=fetch.fetched_at,
+        old_version_id=old.id if old else None,
+        new_version_id=new.id if new else None,
+        old_fetch_id=last_good,
+        new_fetch_id=fetch.id,
+        old_declared=page.declared_date,
+        new_declared=obs.declared,
+        words_added=added,
+        words_removed=removed,
+    )
+    session.add(change)
+    session.flush()
+    return change
+
+
+def _update_page(
+    page: Page, result: FetchResult, status: PageStatus, version: ContentVersion | None
+) -> None:
+    page.status = status
+    page.last_seen_at = result.fetched_at
+    if result.seen is Seen.CONTENT and version is not None:
+        page.current_version = version
+        page.current_version_id = version.id
+        page.title = result.title or page.title
+        page.url = result.url
+        page.declared_raw = result.declared_raw
+        page.declared_date = result.declared_date
+    if result.seen in (Seen.CONTENT, Seen.NOT_MODIFIED):
+        page.etag = result.etag or page.etag
+        page.last_modified = result.last_modified or page.last_modified
+    elif result.seen is Seen.GONE:
+        page.etag = page.last_modified = None

@@ -1,0 +1,38 @@
+"""Alembic environment: run with the engine that storage.db hands over."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+
+from storage.db import make_engine
+from storage.models import Base
+
+# Tables that other libraries own (APScheduler's job store) are not ours to migrate.
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
+def run_migrations() -> None:
+    config = context.config
+    engine = config.attributes.get("engine") or make_engine(
+        config.get_main_option("sqlalchemy.url")
+    )
+    with engine.begin() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=True,  # SQLite cannot ALTER most things in place
+            include_object=include_object,
+            compare_type=True,
+        )
+        context.run_migrations()
+
+
+run_migrations()

@@ -1,0 +1,198 @@
+"""The archive's tables: sites → pages → fetches and content versions → changes → reviews.
+
+After EDGI's web-monitoring-db, with one twist: every fetch is a row, even when nothing
+changed, so that the log proves how long a text stood and bounds each change to a window.
+Content versions are stored once per page and normalized text (raw HTML kept, compressed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the archive; use UTC-aware datetimes")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: object
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime}
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    layout: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Set when the site's first crawl finishes: until then new pages are the baseline.
+    baseline_at: Mapped[dt.datetime | None]
+
+    pages: Mapped[list[Page]] = relationship(back_populates="site")
+
+
+class Run(Base):
+    """One crawl of one site."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    trigger: Mapped[str] = mapped_column(String(20))  # manual | schedule
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")
+
+    site: Mapped[Site] = relationship()
+
+
+class Page(Base):
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    # host/lang/key, e.g. seoul.mfa.gov.az/en/content/35: the same page under any URL variant.
+    key: Mapped[str] = mapped_column(String(500), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # mfawatch.detect.PageStatus
+    first_seen_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    declared_raw: Mapped[str | None] = mapped_column(String(200))
+    declared_date: Mapped[dt.date | None]
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("versions.id", use_alter=True)
+    )
+    # Validators from the last good response, for conditional requests.
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+
+    site: Mapped[Site] = relationship(back_populates="pages")
+    current_version: Mapped[ContentVersion | None] = relationship(
+        foreign_keys=[current_version_id], post_update=True
+    )
+
+
+class ContentVersion(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("page_id", "text_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
+    text_hash: Mapped[str] = mapped_column(String(64))  # sha256 of mfawatch.text.comparison_key
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)  # one paragraph a line
+    raw_hash: Mapped[str] = mapped_column(String(64))
+    raw_html: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed bytes as fetched
+    first_seen_at: Mapped[dt.datetime]
+
+
+class Fetch(Base):
+    __tablename__ = "fetches"
+    __table_args__ = (Index("ix_fetches_page_id_fetched_at", "page_id", "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    fetched_at: Mapped[dt.datetime]
+    url: Mapped[str] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)  # only when redirected
+    http_status: Mapped[int | None]
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    raw_hash: Mapped[str | None] = mapped_column(String(64))
+    # The normalized text's hash is the version's: a version row is the text's identity.
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    declared_raw: Mapped[str | None] = mapped_column(String(200))
+    declared_date: Mapped[dt.date | None]
+    outcome: Mapped[str] = mapped_column(String(20))  # storage.archive.Outcome
+    error: Mapped[str | None] = mapped_column(Text)
+
+    page: Mapped[Page] = relationship()
+    version: Mapped[ContentVersion | None] = relationship()
+
+
+class Change(Base):
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_status_detected_at", "status", "detected_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # mfawatch.detect.ChangeKind
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    detected_at: Mapped[dt.datetime]
+    old_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    new_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    # The window: the last fetch that saw the old state, the first that saw the new one.
+    old_fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id"))
+    new_fetch_id: Mapped[int] = mapped_column(ForeignKey("fetches.id"))
+    old_declared: Mapped[dt.date | None]
+    new_declared: Mapped[dt.date | None]
+    words_added: Mapped[int] = mapped_column(default=0)
+    words_removed: Mapped[int] = mapped_column(default=0)
+
+    page: Mapped[Page] = relationship()
+    old_version: Mapped[ContentVersion | None] = relationship(foreign_keys=[old_version_id])
+    new_version: Mapped[ContentVersion | None] = relationship(foreign_keys=[new_version_id])
+    old_fetch: Mapped[Fetch | None] = relationship(foreign_keys=[old_fetch_id])
+    new_fetch: Mapped[Fetch] = relationship(foreign_keys=[new_fetch_id])
+    reviews: Mapped[list[Review]] = relationship(back_populates="change", order_by="Review.id")
+
+
+class Review(Base):
+    """One review decision; the change's status is the latest one."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), index=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    reviewer: Mapped[str | None] = mapped_column(String(100))
+
+    change: Mapped[Change] = relationship(back_populates="reviews")

@@ -1,0 +1,189 @@
+"""The read path (and review decisions): what the CLI, reports and the web app ask."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from mfawatch.errors import NotFound
+from storage.archive import GOOD_OUTCOMES, Outcome
+from storage.models import Change, ContentVersion, Fetch, Page, Review, Run, Site, utcnow
+
+REVIEW_STATES = ("pending", "accepted", "dismissed")
+
+
+@dataclass(frozen=True)
+class KnownPage:
+    key: str
+    url: str
+    status: str
+    etag: str | None
+    last_modified: str | None
+
+
+def known_pages(session: Session, site_name: str) -> list[KnownPage]:
+    """Pages the archive has for a site: every crawl re-checks them, linked or not."""
+    rows = session.execute(
+        select(Page.key, Page.url, Page.status, Page.etag, Page.last_modified)
+        .join(Site)
+        .where(Site.name == site_name)
+        .order_by(Page.id)
+    )
+    return [KnownPage(*row) for row in rows]
+
+
+def resolve_page(session: Session, ref: str, identify: Callable[[str], str | None]) -> Page:
+    """A page by its URL (any variant of it), its identity key, or its id."""
+    page = session.scalar(select(Page).where(Page.url == ref))
+    if page is None:
+        key = identify(ref) or ref
+        page = session.scalar(select(Page).where(Page.key == key))
+    if page is None and ref.isdigit():
+        page = session.get(Page, int(ref))
+    if page is None:
+        raise NotFound(f"no archived page for {ref!r} (see `mfawatch pages`)")
+    return page
+
+
+def list_changes(
+    session: Session,
+    *,
+    status: str = "pending",
+    kind: str | None = None,
+    site: str | None = None,
+    since: dt.datetime | None = None,
+    limit: int | None = None,
+) -> Sequence[Change]:
+    query = (
+        select(Change)
+        .join(Change.page)
+        .join(Page.site)
+        .options(joinedload(Change.page).joinedload(Page.site))
+        .order_by(Change.detected_at.desc(), Change.id.desc())
+    )
+    if status != "all":
+        query = query.where(Change.status == status)
+    if kind:
+        query = query.where(Change.kind == kind)
+    if site:
+        query = query.where(Site.name == site)
+    if since:
+        query = query.where(Change.detected_at >= since)
+    if limit:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def get_change(session: Session, change_id: int) -> Change:
+    change = session.get(
+        Change,
+        change_id,
+        options=[
+            joinedload(Change.page).joinedload(Page.site),
+            joinedload(Change.old_version),
+            joinedload(Change.new_version),
+            joinedload(Change.old_fetch),
+            joinedload(Change.new_fetch),
+        ],
+    )
+    if change is None:
+        raise NotFound(f"no change with id {change_id} (see `mfawatch changes --status all`)")
+    return change
+
+
+def review_change(
+    session: Session, change_id: int, status: str, note: str | None, reviewer: str | None
+) -> Change:
+    """Record a decision; the history keeps every one, the change shows the latest."""
+    if status not in REVIEW_STATES:
+        raise ValueError(f"review status must be one of {REVIEW_STATES}")
+    change = get_change(session, change_id)
+    change.status = status
+    session.add(
+        Review(change=change, status=status, note=note, reviewer=reviewer, decided_at=utcnow())
+    )
+    session.flush()
+    return change
+
+
+def page_history(session: Session, page_id: int) -> Sequence[tuple[Fetch, str | None]]:
+    """Every fetch of a page, oldest first, with the hash of the text it saw."""
+    rows = session.execute(
+        select(Fetch, ContentVersion.text_hash)
+        .outerjoin(ContentVersion, Fetch.version_id == ContentVersion.id)
+        .where(Fetch.page_id == page_id)
+        .order_by(Fetch.fetched_at, Fetch.id)
+    )
+    return [(fetch, digest) for fetch, digest in rows]
+
+
+def version_at(
+    session: Session, page_id: int, at: dt.datetime | None
+) -> tuple[Fetch, ContentVersion | None]:
+    """The last fetch that told what the page said at ``at`` (now if None), and that text.
+
+    Failed fetches tell nothing about the text and are passed over; a page that was gone at
+    ``at`` comes back with no version.
+    """
+    query = select(Fetch).where(
+        Fetch.page_id == page_id, Fetch.outcome.in_((*GOOD_OUTCOMES, Outcome.GONE))
+    )
+    if at is not None:
+        query = query.where(Fetch.fetched_at <= at)
+    fetch = session.scalar(query.order_by(Fetch.fetched_at.desc(), Fetch.id.desc()).limit(1))
+    if fetch is None:
+        when = f"on or before {at.isoformat()}" if at else "yet"
+        raise NotFound(f"the archive has no text of this page {when}")
+    version = session.get(ContentVersion, fetch.version_id) if fetch.version_id else None
+    return fetch, version
+
+
+def list_pages(session: Session, site: str | None = None) -> Sequence[Page]:
+    query = (
+        select(Page).join(Page.site).options(joinedload(Page.site)).order_by(Site.name, Page.key)
+    )
+    if site:
+        query = query.where(Site.name == site)
+    return session.scalars(query).all()
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    fetched: int
+    unchanged: int
+    new: int
+    changed: int
+    errors: int
+    outcomes: dict[str, int]
+    changes: dict[str, int]
+
+
+def run_summary(session: Session, run_ids: Sequence[int]) -> RunSummary:
+    outcomes = Counter(
+        session.scalars(select(Fetch.outcome).where(Fetch.run_id.in_(run_ids))).all()
+    )
+    kinds = Counter(
+        session.scalars(
+            select(Change.kind)
+            .join(Fetch, Change.new_fetch_id == Fetch.id)
+            .where(Fetch.run_id.in_(run_ids))
+        ).all()
+    )
+    return RunSummary(
+        fetched=sum(outcomes.values()),
+        unchanged=outcomes[Outcome.UNCHANGED] + outcomes[Outcome.NOT_MODIFIED],
+        new=outcomes[Outcome.NEW],
+        changed=outcomes[Outcome.CHANGED],
+        errors=outcomes[Outcome.FAILED] + outcomes[Outcome.EXTRACTION_FAILED],
+        outcomes=dict(outcomes),
+        changes=dict(kinds),
+    )
+
+
+def runs(session: Session, run_ids: Sequence[int]) -> Sequence[Run]:
+    return session.scalars(select(Run).where(Run.id.in_(run_ids)).order_by(Run.id)).all()

@@ -46,6 +46,7 @@ def _options(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     ctx.obj = State(db_url=db, config_path=config, verbose=verbose)
+    ctx.call_on_close(ctx.obj.close)
 
 
 for module in (crawl, review, archive):

@@ -31,6 +31,13 @@ class State:
             self._sessions = open_database(self.db_url)
         return self._sessions
 
+    def close(self) -> None:
+        if self._sessions is not None:
+            from storage.db import close_database
+
+            close_database(self._sessions)
+            self._sessions = None
+
     def config(self) -> Config:
         return load_config(self.config_path)
 

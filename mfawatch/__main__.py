@@ -1,0 +1,3 @@
+from mfawatch.cli import main
+
+main()

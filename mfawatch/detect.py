@@ -69,7 +69,9 @@ class Verdict:
     status: PageStatus
 
 
-def classify_change(known: Known | None, obs: Observation, *, baseline: bool) -> Verdict:
+def classify_change(  # noqa: PLR0911 - one return per rule reads best
+    known: Known | None, obs: Observation, *, baseline: bool
+) -> Verdict:
     """Classify one fetch against the page's previous state.
 
     >>> d1, d2 = dt.date(2023, 2, 28), dt.date(2023, 3, 5)

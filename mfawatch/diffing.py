@@ -41,7 +41,7 @@ def word_diff(old: str, new: str, *, timeout: float = 1.0) -> list[Piece]:
     deadline = time.monotonic() + timeout
     pieces: list[Piece] = []
     deleted, inserted = "", ""
-    for piece in _diff_tokens(old, new, _PARAGRAPH, deadline) + [Piece(Op.EQUAL, "")]:
+    for piece in [*_diff_tokens(old, new, _PARAGRAPH, deadline), Piece(Op.EQUAL, "")]:
         if piece.op is Op.DELETE:
             deleted += piece.text
         elif piece.op is Op.INSERT:

@@ -168,4 +168,4 @@ def _drop_boilerplate(
 
 def _is_date_line(paragraph: str, label: re.Pattern[str]) -> bool:
     match = label.match(paragraph)
-    return bool(match) and match.end() >= len(paragraph.rstrip(" .")) - 1
+    return match is not None and match.end() >= len(paragraph.rstrip(" .")) - 1

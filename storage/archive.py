@@ -96,7 +96,9 @@ def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded
         session.flush()
     else:
         current = page.current_version
-        known = Known(PageStatus(page.status), current and current.text_hash, page.declared_date)
+        known = Known(
+            PageStatus(page.status), current.text_hash if current else None, page.declared_date
+        )
     version = _version_for(session, page, result)
     obs = _observation(page, result, version)
     verdict = classify_change(known, obs, baseline=run.site.baseline_at is None)
@@ -124,7 +126,8 @@ def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded
     if verdict.kind is not None:
         change = _change(session, page, fetch, verdict.kind, version, obs)
     _update_page(page, result, verdict.status, version)
-    return Recorded(fetch.id, Outcome(fetch.outcome), change and change.id, verdict.kind)
+    change_id = change.id if change else None
+    return Recorded(fetch.id, Outcome(fetch.outcome), change_id, verdict.kind)
 
 
 def _new_page(site_id: int, result: FetchResult) -> Page:
@@ -174,7 +177,9 @@ def _version_for(session: Session, page: Page, result: FetchResult) -> ContentVe
 
 def _observation(page: Page, result: FetchResult, version: ContentVersion | None) -> Observation:
     if result.seen is Seen.NOT_MODIFIED:  # the server vouches nothing changed, date included
-        return Observation(Seen.NOT_MODIFIED, version and version.text_hash, page.declared_date)
+        return Observation(
+            Seen.NOT_MODIFIED, version.text_hash if version else None, page.declared_date
+        )
     if result.seen is Seen.CONTENT and version is not None:
         return Observation(Seen.CONTENT, version.text_hash, result.declared_date)
     return Observation(result.seen)

@@ -74,7 +74,7 @@ def open_database(url: str | None = None, *, upgrade: bool = True) -> sessionmak
             upgrade_schema(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise DatabaseError(f"cannot use database {describe(url)}: {reason}") from None
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -53,6 +53,18 @@ for module in (crawl, review, archive):
     module.register(app)
 
 
+@app.command()
+def demo(
+    folder: Annotated[str, typer.Option("--dir", help="Where to keep the demo archive.")] = "demo",
+) -> None:
+    """Crawl a local mirror of two embassy sites, edit it, crawl again, show the changes."""
+    from pathlib import Path
+
+    from mfawatch.demo import run_demo
+
+    raise typer.Exit(run_demo(Path(folder).resolve()))
+
+
 def main() -> None:
     try:
         app()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,7 +12,9 @@ from mfawatch.cli.common import State, console, iso, parse_when, print_json
 from mfawatch.text import printable
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
-PAGE = Annotated[str, typer.Argument(metavar="URL", help="The page's URL (any variant), or its key.")]
+PAGE = Annotated[
+    str, typer.Argument(metavar="URL", help="The page's URL (any variant), or its key.")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +30,7 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
     state: State = ctx.obj
     with state.sessions()() as session:
         page = resolve_page(session, url, state.identify)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "fetched_at": iso(fetch.fetched_at),
                 "http_status": fetch.http_status,
@@ -78,7 +80,7 @@ def show(
     with state.sessions()() as session:
         page = resolve_page(session, url, state.identify)
         fetch, version = version_at(session, page.id, when)
-        data = {
+        data: dict[str, Any] = {
             "url": page.url,
             "key": page.key,
             "at": iso(when),
@@ -111,7 +113,7 @@ def pages(
 
     state: State = ctx.obj
     with state.sessions()() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "url": p.url,
                 "key": p.key,

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from mfawatch.config import Config, load_config, page_identity
 from mfawatch.errors import ConfigError, MfawatchError
 
-console = Console(highlight=False, soft_wrap=True)
+console = Console(highlight=False)
+if not console.is_terminal:  # piped or captured: no terminal to fit, keep rows whole
+    console.width = 160
 
 
 @dataclass

@@ -34,9 +34,7 @@ def crawl(
         if name:
             config.site(name)
     sessions = state.sessions()  # likewise a bad database, and the schema gets upgraded
-    run_ids = run_crawl(
-        str(config.path), site, state.db_url, trigger, setting or [], state.verbose
-    )
+    run_ids = run_crawl(str(config.path), site, state.db_url, trigger, setting or [], state.verbose)
     if not run_ids:
         fail("the crawl did not start (see the log above)", code=1)
     from storage.queries import run_summary, runs

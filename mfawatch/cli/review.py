@@ -11,7 +11,7 @@ from rich.text import Text
 
 from mfawatch.cli.common import State, console, iso, parse_when, print_json
 from mfawatch.detect import ChangeKind
-from mfawatch.diffing import Op, word_diff
+from mfawatch.diffing import Op, Piece, word_diff
 from mfawatch.errors import MfawatchError
 from mfawatch.text import printable
 from storage.models import Change
@@ -61,9 +61,9 @@ def changes(
     if not rows:
         console.print(f"No {'' if status == 'all' else status + ' '}changes.")
         return
-    table = Table("id", "kind", "status", "detected", "declared", "site", "url")
+    table = Table("id", "kind", "status", "detected", "last updated (old → new)", "site", "page")
     for row in rows:
-        declared = f"{row['old_last_updated'] or '-'} → {row['new_last_updated'] or '-'}"
+        declared = f"{row['old_last_updated'] or 'none'} → {row['new_last_updated'] or 'none'}"
         table.add_row(
             str(row["id"]),
             row["kind"],
@@ -71,7 +71,7 @@ def changes(
             row["detected_at"][:16].replace("T", " "),
             declared,
             row["site"],
-            Text(printable(row["url"])),
+            Text(printable(row["page_key"])),
         )
     console.print(table)
 
@@ -126,11 +126,23 @@ def diff(
         print_json(data)
         return
     _print_change_header(data)
+    console.print(render_diff(pieces))
+
+
+def render_diff(pieces: list[Piece]) -> Text:
+    """git's --word-diff=plain markers, [-deleted-] and {+inserted+}, coloured on terminals."""
     body = Text()
     for piece in pieces:
-        style = {Op.INSERT: "bold green underline", Op.DELETE: "red strike"}.get(piece.op, "")
-        body.append(printable(piece.text), style=style)
-    console.print(body)
+        text = printable(piece.text)
+        if piece.op is Op.EQUAL:
+            body.append(text)
+            continue
+        core = text.rstrip()
+        start, end = ("[-", "-]") if piece.op is Op.DELETE else ("{+", "+}")
+        style = "red strike" if piece.op is Op.DELETE else "bold green"
+        body.append(f"{start}{core}{end}", style=style)
+        body.append(text[len(core) :])
+    return body
 
 
 def _print_change_header(data: dict[str, Any]) -> None:
@@ -160,7 +172,11 @@ def review(
     as_json: JSON = False,
 ) -> None:
     """Accept or dismiss a change (the history of decisions is kept)."""
-    chosen = [name for name, on in (("accepted", accept), ("dismissed", dismiss), ("pending", reopen)) if on]
+    chosen = [
+        name
+        for name, on in (("accepted", accept), ("dismissed", dismiss), ("pending", reopen))
+        if on
+    ]
     if len(chosen) != 1:
         raise MfawatchError("give exactly one of --accept, --dismiss, --reopen")
     from storage.queries import review_change

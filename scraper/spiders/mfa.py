@@ -29,7 +29,9 @@ from storage.queries import known_pages
 log = logging.getLogger(__name__)
 
 # Statuses the spider wants to see itself; redirects stay with RedirectMiddleware.
-PAGE_STATUSES = [304, 400, 401, 403, 404, 405, 406, 410, 429, 451, 500, 502, 503, 504, 520, 521, 522, 523, 524]  # fmt: skip
+PAGE_STATUSES = [
+    304, 400, 401, 403, 404, 405, 406, 410, 429, 451, 500, 502, 503, 504, 520, 521, 522, 523, 524,
+]  # fmt: skip
 
 
 class MfaSpider(Spider):
@@ -132,11 +134,12 @@ class MfaSpider(Spider):
             request.meta["mfawatch_start_url"], kwargs["site"], kwargs["key"], kwargs["lang"]
         )
         result.final_url = request.url
-        message = failure.getErrorMessage() or failure.type.__name__
+        error_name = type(failure.value).__name__
+        message = failure.getErrorMessage() or error_name
         if failure.check(IgnoreRequest) and message.startswith("Filtered offsite"):
             result.seen, result.error = Seen.GONE, f"redirected off-site to {request.url}"
         else:
-            result.seen, result.error = Seen.FAILED, f"{failure.type.__name__}: {message}"
+            result.seen, result.error = Seen.FAILED, f"{error_name}: {message}"
         log.warning("%s: %s", result.url, result.error)
         return result
 

@@ -22,7 +22,7 @@ def include_object(
 def run_migrations() -> None:
     config = context.config
     engine = config.attributes.get("engine") or make_engine(
-        config.get_main_option("sqlalchemy.url")
+        config.get_main_option("sqlalchemy.url") or ""
     )
     with engine.begin() as connection:
         context.configure(

@@ -1,0 +1,127 @@
+"""`mfawatch demo`: the main job end to end, offline.
+
+Serves a mirror of two embassy sites on 127.0.0.1, crawls them (the baseline), edits the
+mirror the way a ministry does, crawls again, then prints the review queue and one diff. It
+works in its own folder, where the archive is the default ./mfawatch.db, so that a user can go
+on exploring it with the same commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from mfawatch.mirror import MirrorServer, content_page, embassy_site, relations_path
+from mfawatch.mirror.missions import page_text
+from mfawatch.mirror.texts import section_title
+
+MISSIONS = ("seoul", "bern")
+# Against our own mirror there is nobody to be polite to; robots.txt is still obeyed.
+SITES_TEMPLATE = """\
+# Written by `mfawatch demo`: the sites file format, pointed at a local mirror.
+contact = "demo@mfawatch.invalid"
+
+[settings]
+AUTOTHROTTLE_ENABLED = false
+DOWNLOAD_DELAY = 0
+MFAWATCH_RETRY_BACKOFF = 0
+"""
+
+
+def run_demo(folder: Path) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("mfawatch.db*"):
+        stale.unlink()
+    servers = [MirrorServer().start() for _ in MISSIONS]
+    example = servers[0].url(relations_path("en", 35))
+    try:
+        sites = folder / "sites.toml"
+        sites.write_text(_sites_file(servers), encoding="utf-8")
+        for mission, server in zip(MISSIONS, servers, strict=True):
+            server.set_site(embassy_site(mission))
+        _step("1/4 First crawl: the baseline (nothing is queued for review)")
+        _mfawatch(folder, "crawl")
+        before_edits = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        _step("2/4 The ministry edits its pages")
+        for line in _edit(servers[0], servers[1]):
+            print(f"    - {line}")
+        _step("3/4 Second crawl: every fetch archived, changes classified")
+        _mfawatch(folder, "crawl")
+        _step("4/4 The review queue, and the diff of the silent edit")
+        _mfawatch(folder, "changes")
+        silent = json.loads(_mfawatch(folder, "changes", "--kind", "silent_edit", "--json"))
+        _mfawatch(folder, "diff", str(silent[0]["id"]))
+    finally:
+        for server in servers:
+            server.stop()
+    print(
+        f"\nThe archive is {folder / 'mfawatch.db'}. Explore it:\n"
+        f"    cd {folder} && ../.venv/bin/mfawatch changes --status all\n"
+        f"    ../.venv/bin/mfawatch history {example}\n"
+        f"    ../.venv/bin/mfawatch show {example} --at {before_edits}\n"
+    )
+    return 0
+
+
+def _sites_file(servers: list[MirrorServer]) -> str:
+    blocks = [SITES_TEMPLATE]
+    for mission, server in zip(MISSIONS, servers, strict=True):
+        blocks.append(
+            f'[[sites]]\nname = "embassy-{mission}"\nlayout = "mfa.gov.az"\n'
+            f'start_urls = ["{server.url("/en")}", "{server.url("/az")}"]\n'
+        )
+    return "\n".join(blocks)
+
+
+def _edit(seoul: MirrorServer, bern: MirrorServer) -> list[str]:
+    # Silent edit: a number changes, the "Last updated" date does not.
+    text = page_text("seoul", "en", 35)
+    paragraphs = [
+        p.replace("about 70 documents", "more than 80 documents") for p in text.paragraphs
+    ]
+    seoul.set(relations_path("en", 35), _page("seoul", 35, paragraphs, text.last_updated))
+    # A normal update: a paragraph added and the date moved forward.
+    text = page_text("seoul", "en", 36)
+    added = [*text.paragraphs, "In 2026 the two countries signed a new trade memorandum."]
+    seoul.set(relations_path("en", 36), _page("seoul", 36, added, "02.11.2026"))
+    # The date moved backwards with no other change.
+    text = page_text("bern", "en", 35)
+    bern.set(relations_path("en", 35), _page("bern", 35, list(text.paragraphs), "01.01.2020"))
+    # A page taken down.
+    bern.remove(relations_path("en", 37))
+    return [
+        "seoul 'Political cooperation': a number changed, date kept (a silent edit)",
+        "seoul 'Economic cooperation': a paragraph added, date moved forward",
+        "bern 'Political cooperation': only the date changed, and backwards",
+        "bern 'Educational cooperation': now 404",
+    ]
+
+
+def _page(mission: str, section: int, paragraphs: list[str], last_updated: str | None) -> str:
+    return content_page(
+        mission=mission,
+        lang="en",
+        title=section_title(section, "en"),
+        paragraphs=paragraphs,
+        last_updated=last_updated,
+        langs=("az", "en"),
+    )
+
+
+def _step(title: str) -> None:
+    print(f"\n=== {title}", flush=True)
+
+
+def _mfawatch(folder: Path, *args: str) -> str:
+    """Run the real command there; JSON output is returned, anything else shown."""
+    # Each crawl in its own process, as the scheduler will do: Twisted's reactor runs once.
+    command = [sys.executable, "-m", "mfawatch", *args]
+    if "--json" in args:
+        return subprocess.run(
+            command, cwd=folder, check=True, capture_output=True, text=True
+        ).stdout
+    subprocess.run(command, cwd=folder, check=True)
+    return ""

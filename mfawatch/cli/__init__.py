@@ -6,15 +6,28 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from mfawatch.cli import archive, crawl, review
-from mfawatch.cli.common import State, fail
+from mfawatch.cli.common import State
 from mfawatch.errors import MfawatchError
 
+class _Commands(TyperGroup):
+    """Every command's MfawatchError becomes one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MfawatchError as exc:
+            print(f"mfawatch: error: {exc}", file=sys.stderr)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="mfawatch",
     help="Archive foreign ministries' bilateral-relations pages and review how they change.",
     no_args_is_help=True,
@@ -68,8 +81,6 @@ def demo(
 def main() -> None:
     try:
         app()
-    except MfawatchError as exc:
-        fail(str(exc))
     except KeyboardInterrupt:
         print("mfawatch: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -1,0 +1,196 @@
+"""The query and review commands, on an archive built directly through the write path (fast:
+no crawl), and the CLI's promises: JSON only on stdout with --json, one-line errors, escaping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mfawatch.detect import Seen
+from storage.archive import FetchResult, finish_run, record_fetch, start_run
+from storage.models import Fetch, Review
+
+KEY = "seoul.mfa.gov.az/en/content/35"
+URL = "https://seoul.mfa.gov.az/en/content/35/political-cooperation"
+T0 = dt.datetime(2023, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def crawl_once(
+    sessions: sessionmaker[Session], at: dt.datetime, text: str | None, declared: dt.date | None
+) -> None:
+    """One crawl of one page through the archive's write path, as the pipeline does it."""
+    with sessions.begin() as session:
+        run_id = start_run(session, "seoul", "mfa.gov.az", "manual")
+        seen = Seen.CONTENT if text is not None else Seen.GONE
+        result = FetchResult(
+            site="seoul", key=KEY, url=URL, lang="en", seen=seen, fetched_at=at,
+            http_status=200 if text is not None else 404, raw=(text or "").encode(),
+            title="Political cooperation", text=text,
+            declared_raw=declared.strftime("%d.%m.%Y") if declared else None,
+            declared_date=declared,
+        )  # fmt: skip
+        record_fetch(session, run_id, result)
+        finish_run(session, run_id, "ok")
+
+
+@pytest.fixture
+def archive(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Baseline on 1 March, a silent edit on 2 March, unchanged on 3 March."""
+    crawl_once(
+        sessions, T0, "Political cooperation\nAbout 70 documents signed.", dt.date(2023, 2, 28)
+    )
+    crawl_once(
+        sessions, T0 + dt.timedelta(days=1), "Political cooperation\nAbout 80 documents signed.",
+        dt.date(2023, 2, 28),
+    )  # fmt: skip
+    crawl_once(
+        sessions, T0 + dt.timedelta(days=2), "Political cooperation\nAbout 80 documents signed.",
+        dt.date(2023, 2, 28),
+    )  # fmt: skip
+    return sessions
+
+
+def test_changes_json_lists_the_silent_edit(mfawatch: Any, archive: object) -> None:
+    [change] = mfawatch.json("changes")
+    assert change["kind"] == "silent_edit"
+    assert change["status"] == "pending"
+    assert change["url"] == URL
+    assert change["old_last_updated"] == change["new_last_updated"] == "2023-02-28"
+    assert change["detected_at"].startswith("2023-03-02")
+    assert mfawatch.json("changes", "--kind", "removed") == []
+    assert mfawatch.json("changes", "--since", "2023-03-03") == []
+    assert len(mfawatch.json("changes", "--since", "2023-03-02", "--site", "seoul")) == 1
+
+
+def test_diff_shows_words_dates_and_window(mfawatch: Any, archive: object) -> None:
+    data = mfawatch.json("diff", "1")
+    assert {"op": "delete", "text": "70 "} in data["diff"]
+    assert {"op": "insert", "text": "80 "} in data["diff"]
+    assert data["window"]["last_seen_old"].startswith("2023-03-01T09:00")
+    assert data["window"]["first_seen_new"].startswith("2023-03-02T09:00")
+    plain = mfawatch("diff", "1").stdout
+    assert "[-70-]" in plain and "{+80+}" in plain
+    assert "2023-02-28 → 2023-02-28" in plain
+
+
+def test_review_keeps_every_decision(mfawatch: Any, archive: sessionmaker[Session]) -> None:
+    assert mfawatch("review", "1", "--dismiss", "--note", "typo fix").code == 0
+    assert mfawatch("review", "1", "--accept", "--note", "no: a real number").code == 0
+    assert mfawatch.json("changes") == []
+    assert [c["id"] for c in mfawatch.json("changes", "--status", "accepted")] == [1]
+    reviews = mfawatch.json("diff", "1")["reviews"]
+    assert [(r["status"], r["note"]) for r in reviews] == [
+        ("dismissed", "typo fix"),
+        ("accepted", "no: a real number"),
+    ]
+    with archive() as session:
+        assert session.scalar(select(func.count()).select_from(Review)) == 2
+
+
+def test_review_needs_exactly_one_decision(mfawatch: Any, archive: object) -> None:
+    result = mfawatch("review", "1", "--accept", "--dismiss")
+    assert result.code == 2
+    assert "exactly one of" in result.stderr
+    assert mfawatch.json("changes")[0]["status"] == "pending"
+
+
+def test_show_at_a_moment_and_history(mfawatch: Any, archive: object) -> None:
+    assert "About 70" in mfawatch.json("show", URL, "--at", "2023-03-01")["text"]
+    assert "About 80" in mfawatch.json("show", URL)["text"]
+    # Any URL variant, and the identity key, name the same page.
+    assert mfawatch.json("show", KEY)["key"] == KEY
+    history = mfawatch.json("history", URL)["fetches"]
+    assert [f["outcome"] for f in history] == ["new", "changed", "unchanged"]
+    assert history[1]["content_hash"] == history[2]["content_hash"] != history[0]["content_hash"]
+    assert all(f["last_updated"] == "2023-02-28" for f in history)
+
+
+def test_show_a_removed_page(mfawatch: Any, archive: sessionmaker[Session]) -> None:
+    crawl_once(archive, T0 + dt.timedelta(days=3), None, None)
+    assert mfawatch.json("show", URL)["status"] == "removed"
+    assert "About 80" in mfawatch.json("show", URL, "--at", "2023-03-03")["text"]
+    assert mfawatch.json("changes", "--kind", "removed")[0]["url"] == URL
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["show", URL, "--at", "2023-02-01"], "no text of this page on or before"),
+        (["show", URL, "--at", "yesterday"], "not a date"),
+        (["history", "https://nowhere.example/en/content/1"], "no archived page"),
+        (["diff", "999"], "no change with id 999"),
+        (["changes", "--status", "maybe"], "--status must be one of"),
+        (["changes", "--kind", "edited"], "--kind must be one of"),
+    ],
+)
+def test_bad_arguments_get_one_line(
+    tmp_path: Path, db_url: str, archive: object, args: list[str], message: str
+) -> None:
+    proc = run_cli("--db", db_url, *args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("mfawatch: error:") and message in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_bad_database_url_is_one_line(tmp_path: Path) -> None:
+    for url in ("nosuchdb://x", "postgresql://nobody@127.0.0.1:1/none"):
+        proc = run_cli("--db", url, "changes", cwd=tmp_path)
+        assert proc.returncode == 2, url
+        assert proc.stderr.startswith("mfawatch: error:") and proc.stderr.count("\n") == 1
+
+
+def test_a_password_in_the_database_url_is_never_shown(tmp_path: Path) -> None:
+    proc = run_cli("--db", "postgresql://user:s3cret@127.0.0.1:1/x", "pages", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "s3cret" not in proc.stderr and "***" in proc.stderr
+
+
+def test_hostile_text_is_shown_not_obeyed(mfawatch: Any, sessions: sessionmaker[Session]) -> None:
+    hostile = "Political cooperation\nEvil \x1b[2J\x1b]0;pwned\x07 <script>alert(1)</script> [bold]x[/bold]"
+    crawl_once(sessions, T0, hostile, None)
+    shown = mfawatch("show", URL).stdout
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "\\x1b[2J" in shown
+    assert "<script>alert(1)</script>" in shown and "[bold]x[/bold]" in shown  # as text
+    data = mfawatch.json("show", URL)  # JSON keeps the text exactly, escaped by the encoder
+    assert data["text"] == hostile
+    assert "\x1b" not in mfawatch("show", URL, "--json").stdout
+
+
+def test_json_output_is_only_json(tmp_path: Path, db_url: str, archive: object) -> None:
+    for args in (["changes"], ["pages"], ["history", URL], ["show", URL], ["diff", "1"]):
+        proc = run_cli("--db", db_url, *args, "--json", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        json.loads(proc.stdout)  # nothing else on stdout
+
+
+def test_an_unchanged_fetch_costs_one_row(mfawatch: Any, archive: sessionmaker[Session]) -> None:
+    with archive() as session:
+        before = session.scalar(select(func.count()).select_from(Fetch))
+    crawl_once(
+        archive, T0 + dt.timedelta(days=5), "Political cooperation\nAbout 80 documents signed.",
+        dt.date(2023, 2, 28),
+    )  # fmt: skip
+    with archive() as session:
+        assert session.scalar(select(func.count()).select_from(Fetch)) == before + 1
+    pages = mfawatch.json("pages")
+    assert [(p["key"], p["status"], p["last_updated"]) for p in pages] == [
+        (KEY, "active", "2023-02-28")
+    ]
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mfawatch", *args],
+        capture_output=True, text=True, timeout=60, cwd=cwd,
+    )  # fmt: skip

@@ -99,14 +99,15 @@ def page_identity(layout: Layout, url: str) -> tuple[PageId, PageRule] | None:
     >>> layout = load_layout("mfa.gov.az")
     >>> a, _ = page_identity(layout, "https://www.Seoul.mfa.gov.az/index.php/en/content/35")
     >>> b, _ = page_identity(layout, "http://seoul.mfa.gov.az/en/content/35/political-cooperation")
-    >>> a == b, str(a)
+    >>> c, _ = page_identity(layout, "https://seoul.mfa.gov.az:443/en/content/35/")
+    >>> a == b == c, str(a)
     (True, 'seoul.mfa.gov.az/en/content/35')
     >>> page_identity(layout, "https://seoul.mfa.gov.az/en/news/12/visit") is None
     True
     """
     parts = urlsplit(url)
     host = (parts.hostname or "").lower().removeprefix("www.")
-    if parts.port:
+    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
         host = f"{host}:{parts.port}"
     path = parts.path or "/"
     for prefix in layout.strip_path_prefixes:

@@ -37,11 +37,21 @@ def word_diff(old: str, new: str, *, timeout: float = 1.0) -> list[Piece]:
 
     >>> [(p.op.name, p.text) for p in word_diff("one two three", "one 2 three")]
     [('EQUAL', 'one '), ('DELETE', 'two '), ('INSERT', '2 '), ('EQUAL', 'three')]
+    >>> word_diff("same", "same")
+    [Piece(op=<Op.EQUAL: 0>, text='same')]
+
+    A paragraph added at the end leaves the old last paragraph alone:
+
+    >>> [(p.op.name, p.text) for p in word_diff("a b", "a b\\nc")]
+    [('EQUAL', 'a b'), ('INSERT', '\\nc')]
     """
     deadline = time.monotonic() + timeout
     pieces: list[Piece] = []
     deleted, inserted = "", ""
-    for piece in [*_diff_tokens(old, new, _PARAGRAPH, deadline), Piece(Op.EQUAL, "")]:
+    # Both texts get a final newline, taken off again at the end: otherwise the old last
+    # paragraph ("b") and the same paragraph with one after it ("b\n") are different tokens.
+    paragraphs = _diff_tokens(old + "\n", new + "\n", _PARAGRAPH, deadline)
+    for piece in [*paragraphs, Piece(Op.EQUAL, "")]:
         if piece.op is Op.DELETE:
             deleted += piece.text
         elif piece.op is Op.INSERT:
@@ -50,12 +60,34 @@ def word_diff(old: str, new: str, *, timeout: float = 1.0) -> list[Piece]:
             pieces += _diff_tokens(deleted, inserted, _WORD, deadline)
             pieces.append(piece)
             deleted, inserted = "", ""
-    return _merge(pieces)
+    return _merge(_drop_final_newline(pieces))
+
+
+def _drop_final_newline(pieces: list[Piece]) -> list[Piece]:
+    """Take off the newline `word_diff` added to both texts, from the end of each side.
+
+    When one side ends in a shared piece and the other goes on, that newline is real on the
+    side that goes on: it separates the paragraph that was added (or deleted) after it.
+    """
+    pieces = [p for p in pieces if p.text]
+    last_old = max((i for i, p in enumerate(pieces) if p.op is not Op.INSERT), default=-1)
+    last_new = max((i for i, p in enumerate(pieces) if p.op is not Op.DELETE), default=-1)
+    out: list[Piece] = []
+    for i, piece in enumerate(pieces):
+        if i not in (last_old, last_new):
+            out.append(piece)
+            continue
+        out.append(Piece(piece.op, piece.text.removesuffix("\n")))
+        if piece.op is Op.EQUAL and last_old != last_new:
+            out.append(Piece(Op.INSERT if i == last_old else Op.DELETE, "\n"))
+    return out
 
 
 def _diff_tokens(old: str, new: str, token: re.Pattern[str], deadline: float) -> list[Piece]:
-    if not old or not new or old == new:
-        return [Piece(Op.DELETE, old), Piece(Op.INSERT, new)] if old != new else []
+    if old == new:  # identical texts are one equal piece, not nothing
+        return [Piece(Op.EQUAL, old)]
+    if not old or not new:
+        return [Piece(Op.DELETE, old), Piece(Op.INSERT, new)]
     vocab: dict[str, str] = {}  # token -> its character
     encoded_old = _encode(old, token, vocab)
     encoded_new = _encode(new, token, vocab)

@@ -37,7 +37,16 @@ REDIRECT_MAX_TIMES = 5
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 
-DOWNLOADER_MIDDLEWARES = {"scraper.middlewares.RetryBackoffMiddleware": 560}
+DOWNLOADER_MIDDLEWARES = {
+    "scraper.middlewares.RetryBackoffMiddleware": 560,
+    # Scrapy's own lets simultaneous first requests past robots.txt (see the replacement).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "scraper.middlewares.SharedRobotsTxtMiddleware": 100,
+    # Sees a redirect before RedirectMiddleware (600) would follow it off the site.
+    "scraper.middlewares.OffsiteRedirectMiddleware": 650,
+}
+# Pages are deduplicated by identity in the spider; redirects of a page must not be dropped.
+DUPEFILTER_CLASS = "scraper.middlewares.PageDupeFilter"
 ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}
 
 # Where the archive is; None means $MFAWATCH_DATABASE_URL, then ./mfawatch.db.

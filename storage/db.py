@@ -102,6 +102,15 @@ def alembic_config(engine: Engine) -> Any:
 
 def upgrade_schema(engine: Engine) -> None:
     from alembic import command
+    from alembic.util.exc import CommandError
 
     log.info("upgrading database schema to %s", HEAD)
-    command.upgrade(alembic_config(engine), "head")
+    try:
+        command.upgrade(alembic_config(engine), "head")
+    except CommandError as exc:  # e.g. a revision this version does not know
+        engine.dispose()
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc).strip().splitlines()[0]
+        raise DatabaseError(
+            f"cannot upgrade database {where}: {reason} (written by a newer mfawatch?)"
+        ) from None

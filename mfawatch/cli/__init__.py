@@ -15,6 +15,7 @@ from mfawatch.cli import archive, crawl, review
 from mfawatch.cli.common import State
 from mfawatch.errors import MfawatchError
 
+
 class _Commands(TyperGroup):
     """Every command's MfawatchError becomes one line on stderr and exit code 2."""
 

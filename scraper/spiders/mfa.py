@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -22,6 +21,7 @@ from mfawatch.config import Config, Site, load_config, page_identity
 from mfawatch.detect import Seen
 from mfawatch.errors import ExtractionFailed, PageGone
 from scraper.extract import extract_page
+from scraper.middlewares import OffsiteRedirect
 from storage.archive import FetchResult
 from storage.db import close_database, open_database
 from storage.queries import known_pages
@@ -136,8 +136,9 @@ class MfaSpider(Spider):
         result.final_url = request.url
         error_name = type(failure.value).__name__
         message = failure.getErrorMessage() or error_name
-        if failure.check(IgnoreRequest) and message.startswith("Filtered offsite"):
-            result.seen, result.error = Seen.GONE, f"redirected off-site to {request.url}"
+        if isinstance(failure.value, OffsiteRedirect):
+            result.final_url = failure.value.target
+            result.seen, result.error = Seen.GONE, message
         else:
             result.seen, result.error = Seen.FAILED, f"{error_name}: {message}"
         log.warning("%s: %s", result.url, result.error)

@@ -156,7 +156,10 @@ def test_a_password_in_the_database_url_is_never_shown(tmp_path: Path) -> None:
 
 
 def test_hostile_text_is_shown_not_obeyed(mfawatch: Any, sessions: sessionmaker[Session]) -> None:
-    hostile = "Political cooperation\nEvil \x1b[2J\x1b]0;pwned\x07 <script>alert(1)</script> [bold]x[/bold]"
+    hostile = (
+        "Political cooperation\n"
+        "Evil \x1b[2J\x1b]0;pwned\x07 <script>alert(1)</script> [bold]x[/bold]"
+    )
     crawl_once(sessions, T0, hostile, None)
     shown = mfawatch("show", URL).stdout
     assert "\x1b" not in shown and "\x07" not in shown
@@ -192,5 +195,5 @@ def test_an_unchanged_fetch_costs_one_row(mfawatch: Any, archive: sessionmaker[S
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mfawatch", *args],
-        capture_output=True, text=True, timeout=60, cwd=cwd,
+        check=False, capture_output=True, text=True, timeout=60, cwd=cwd,
     )  # fmt: skip

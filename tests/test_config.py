@@ -1,0 +1,292 @@
+"""The sites file and layouts: what loads, what a custom layout changes, what each mistake says,
+and how URLs map to page identities.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mfawatch.config import DEFAULT_SITES, load_config, load_layout, page_identity
+from mfawatch.errors import ConfigError
+
+LAYOUT = load_layout("mfa.gov.az")
+
+SITE = """
+[[sites]]
+name = "seoul"
+layout = "{layout}"
+start_urls = ["https://seoul.mfa.gov.az/en"]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sites.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load_error(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "\n" not in message, "messages are one line"
+    assert str(path) in message, "messages name the file"
+    return message
+
+
+# -- what loads --------------------------------------------------------------------------------
+
+
+def test_shipped_sites_file_loads() -> None:
+    config = load_config(DEFAULT_SITES)
+    names = [s.name for s in config.sites]
+    assert "embassy-seoul" in names
+    assert len(names) == len(set(names))
+    seoul = config.site("embassy-seoul")
+    assert seoul.layout.name == "mfa.gov.az"
+    assert seoul.start_urls
+    assert seoul.allowed_domains == ("seoul.mfa.gov.az",)
+    assert config.contact
+
+
+def test_environment_variable_picks_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, SITE.format(layout="mfa.gov.az"))
+    monkeypatch.setenv("MFAWATCH_CONFIG", str(path))
+    assert [s.name for s in load_config().sites] == ["seoul"]
+
+
+def test_unknown_site_name_lists_the_known_ones() -> None:
+    config = load_config(DEFAULT_SITES)
+    with pytest.raises(ConfigError, match="embassy-seoul"):
+        config.site("embassy-atlantis")
+
+
+def test_custom_layout_replaces_only_the_body(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        SITE.format(layout="mine")
+        + """
+[layouts.mine]
+extends = "mfa.gov.az"
+
+[layouts.mine.extract]
+body = ["div.section_article_text"]
+""",
+    )
+    layout = load_config(path).site("seoul").layout
+    assert layout.name == "mine"
+    assert layout.extract.body == ("div.section_article_text",)
+    # Everything else is the built-in layout's.
+    base = LAYOUT.extract
+    assert layout.extract.title == base.title
+    assert layout.extract.date_labels == base.date_labels
+    assert layout.extract.drop_text == base.drop_text
+    assert layout.extract.date_formats == base.date_formats
+    assert layout.pages == LAYOUT.pages
+    assert layout.menus == LAYOUT.menus
+    assert layout.strip_path_prefixes == LAYOUT.strip_path_prefixes
+
+
+def test_custom_layout_can_extend_a_custom_layout(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        SITE.format(layout="child")
+        + """
+[layouts.parent]
+extends = "mfa.gov.az"
+menus = ["nav"]
+
+[layouts.child]
+extends = "parent"
+[layouts.child.extract]
+title = ["h2"]
+""",
+    )
+    layout = load_config(path).site("seoul").layout
+    assert layout.menus == ("nav",)
+    assert layout.extract.title == ("h2",)
+    assert layout.extract.body == LAYOUT.extract.body
+
+
+# -- mistakes ----------------------------------------------------------------------------------
+
+
+def test_bad_toml(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "[[sites]\nname = 'x'\n")
+    assert "TOML" in message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.toml"
+    with pytest.raises(ConfigError, match=r"nowhere\.toml"):
+        load_config(path)
+
+
+def test_no_sites(tmp_path: Path) -> None:
+    assert "[[sites]]" in load_error(tmp_path, 'contact = "me@example.org"\n')
+
+
+def test_duplicate_site_names(tmp_path: Path) -> None:
+    text = SITE.format(layout="mfa.gov.az") * 2
+    message = load_error(tmp_path, text)
+    assert "unique" in message and "seoul" in message
+
+
+def test_unknown_layout(tmp_path: Path) -> None:
+    message = load_error(tmp_path, SITE.format(layout="mfa.gov.tr"))
+    assert "unknown layout 'mfa.gov.tr'" in message
+    assert "mfa.gov.az" in message  # says which layouts exist
+
+
+@pytest.mark.parametrize(
+    "url", ["seoul.mfa.gov.az/en", "ftp://seoul.mfa.gov.az/en", "https:///en", "not a url"]
+)
+def test_bad_start_url(tmp_path: Path, url: str) -> None:
+    text = SITE.format(layout="mfa.gov.az").replace("https://seoul.mfa.gov.az/en", url)
+    message = load_error(tmp_path, text)
+    assert "http(s) URL" in message and repr(url) in message
+
+
+def test_empty_start_urls(tmp_path: Path) -> None:
+    text = SITE.format(layout="mfa.gov.az").replace('["https://seoul.mfa.gov.az/en"]', "[]")
+    assert "start_urls" in load_error(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ("[layouts.mine.extract]", 'drop_text = ["(unclosed"]'),
+        ("[layouts.mine.extract]", 'not_found_text = ["[z-a]"]'),
+        ("[[layouts.mine.pages]]", "url_pattern = '^/(?P<lang>[a-z]{2})/(' \nidentity = 'x'"),
+    ],
+)
+def test_bad_regex(tmp_path: Path, table: str, key: str) -> None:
+    text = SITE.format(layout="mine") + f'[layouts.mine]\nextends = "mfa.gov.az"\n{table}\n{key}\n'
+    message = load_error(tmp_path, text)
+    assert "bad regular expression" in message
+    assert "'mine'" in message
+
+
+def test_page_rule_without_a_lang_group(tmp_path: Path) -> None:
+    text = (
+        SITE.format(layout="mine")
+        + '[layouts.mine]\nextends = "mfa.gov.az"\n[[layouts.mine.pages]]\n'
+        + "url_pattern = '^/content/(?P<id>\\d+)$'\nidentity = 'content/{id}'\n"
+    )
+    assert "lang" in load_error(tmp_path, text)
+
+
+def test_identity_naming_a_missing_group(tmp_path: Path) -> None:
+    text = (
+        SITE.format(layout="mine")
+        + '[layouts.mine]\nextends = "mfa.gov.az"\n[[layouts.mine.pages]]\n'
+        + "url_pattern = '^/(?P<lang>[a-z]{2})/(?P<id>\\d+)$'\nidentity = 'content/{slug}'\n"
+    )
+    assert "slug" in load_error(tmp_path, text)
+
+
+def test_layout_extending_itself(tmp_path: Path) -> None:
+    text = SITE.format(layout="loop") + '[layouts.loop]\nextends = "loop"\n'
+    assert "extends itself" in load_error(tmp_path, text)
+
+
+def test_layouts_extending_each_other(tmp_path: Path) -> None:
+    text = SITE.format(layout="a") + '[layouts.a]\nextends = "b"\n[layouts.b]\nextends = "a"\n'
+    assert "extends itself" in load_error(tmp_path, text)
+
+
+def test_bad_site_name(tmp_path: Path) -> None:
+    text = SITE.format(layout="mfa.gov.az").replace('"seoul"', '"has spaces"')
+    assert "name" in load_error(tmp_path, text)
+
+
+def test_labels_must_be_lists(tmp_path: Path) -> None:
+    # A plain string where a list belongs would otherwise be read letter by letter.
+    text = (
+        SITE.format(layout="mine")
+        + '[layouts.mine]\nextends = "mfa.gov.az"\n[layouts.mine.extract]\nbody = "div.x"\n'
+    )
+    assert "list of strings" in load_error(tmp_path, text)
+
+
+# -- page identity -----------------------------------------------------------------------------
+
+
+def key_of(url: str) -> str | None:
+    found = page_identity(LAYOUT, url)
+    return None if found is None else str(found[0])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://seoul.mfa.gov.az/en/content/35/political-cooperation",
+        "https://www.seoul.mfa.gov.az/en/content/35/political-cooperation",
+        "https://seoul.mfa.gov.az/index.php/en/content/35/political-cooperation",
+        "https://seoul.mfa.gov.az/en/content/35",
+        "https://seoul.mfa.gov.az/en/content/35/",
+        "https://seoul.mfa.gov.az/en/content/35/political-cooperation/",
+        "http://seoul.mfa.gov.az/en/content/35/political-cooperation",
+        "https://SEOUL.mfa.gov.az/en/content/35/siyasi-emekdasliq",
+        "http://www.seoul.mfa.gov.az/index.php/en/content/35/",
+        "https://seoul.mfa.gov.az/en/content/35/political-cooperation#top",
+    ],
+)
+def test_url_variants_are_one_page(url: str) -> None:
+    assert key_of(url) == "seoul.mfa.gov.az/en/content/35"
+
+
+def test_identity_keeps_host_language_and_id_apart() -> None:
+    keys = {
+        key_of("https://seoul.mfa.gov.az/en/content/35"),
+        key_of("https://seoul.mfa.gov.az/az/content/35"),
+        key_of("https://seoul.mfa.gov.az/en/content/36"),
+        key_of("https://bern.mfa.gov.az/en/content/35"),
+    }
+    assert len(keys) == 4
+
+
+def test_country_pages() -> None:
+    assert key_of("https://mfa.gov.az/en/category/avropa/cexiya") == (
+        "mfa.gov.az/en/category/avropa/cexiya"
+    )
+    assert key_of("http://www.mfa.gov.az/index.php/en/category/avropa/cexiya/") == (
+        "mfa.gov.az/en/category/avropa/cexiya"
+    )
+    found = page_identity(LAYOUT, "https://mfa.gov.az/az/category/asiya/koreya")
+    assert found is not None and found[1].name == "country" and found[0].lang == "az"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://seoul.mfa.gov.az/en",
+        "https://seoul.mfa.gov.az/",
+        "https://seoul.mfa.gov.az/en/news/12/visit",
+        "https://seoul.mfa.gov.az/en/category/news",
+        "https://seoul.mfa.gov.az/en/category/news?page=2",
+        "https://mfa.gov.az/en/category/avropa",
+        "https://seoul.mfa.gov.az/files/shares/agreement.pdf",
+        "https://seoul.mfa.gov.az/en/content/abc",
+        "https://seoul.mfa.gov.az/en/content/35/a/b",
+        "https://seoul.mfa.gov.az/english/content/35",
+        "mailto:seoul@mission.mfa.gov.az",
+    ],
+)
+def test_other_urls_are_not_relations_pages(url: str) -> None:
+    assert key_of(url) is None
+
+
+def test_link_text_rule_separates_relations_from_other_content() -> None:
+    # /content/{id} also holds consular and contact pages: the link text decides.
+    _, rule = page_identity(LAYOUT, "https://seoul.mfa.gov.az/en/content/142") or (None, None)
+    assert rule is not None and rule.link_text is not None
+    for text in ("Political cooperation", "Siyasi əməkdaşlıq", "Политическое сотрудничество"):
+        assert rule.link_text.search(text), text
+    for text in ("Consular issues", "Contact", "Konsulluq məsələləri"):
+        assert not rule.link_text.search(text), text

@@ -1,0 +1,395 @@
+"""Extraction of title, body and declared date from pages in the ministry's layout, and link
+discovery from menus. Pages come from the mirror as strings; Scrapy responses are built by hand
+(no server), as Scrapy's own parsing tests do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse
+
+from mfawatch.config import DEFAULT_SITES, load_config, load_layout, page_identity
+from mfawatch.detect import Seen
+from mfawatch.errors import ExtractionFailed, PageGone
+from mfawatch.mirror import Request as MirrorRequest
+from mfawatch.mirror import content_page, embassy_site, faults, home_page, relations_menu
+from mfawatch.mirror.pages import DATE_STYLES, RELATIONS_IDS, not_found_page
+from mfawatch.mirror.texts import MOTTO, SEOUL_POLITICAL_EN, label, section_title
+from scraper.extract import extract_page
+from scraper.spiders.mfa import MfaSpider
+from storage.archive import FetchResult
+
+# The real page text, in ../shared beside the repository (as in CI).
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_23dc12a3e4728e67.txt"
+POLITICAL = "/en/content/35/political-cooperation"
+HOST = "https://seoul.mfa.gov.az"
+RULES = load_layout("mfa.gov.az").extract
+
+
+def body_of(handler: faults.Handler) -> bytes:
+    return handler(MirrorRequest("GET", POLITICAL, {})).body
+
+
+def page(lang: str = "en", **kwargs: object) -> str:
+    args: dict[str, object] = {
+        "mission": "seoul",
+        "lang": lang,
+        "title": "Political cooperation",
+        "paragraphs": ["First paragraph.", "Second paragraph."],
+        "last_updated": "28.02.2023",
+    }
+    args.update(kwargs)
+    return content_page(**args)  # type: ignore[arg-type]
+
+
+def seed_paragraphs() -> tuple[str, list[str]]:
+    """The seed text as (title, paragraphs), without the date line and the archive link."""
+    lines = [line.strip() for line in SEED.read_text(encoding="utf-8").splitlines()]
+    lines = [line for line in lines if line]
+    title, rest = lines[0], lines[1:]
+    assert rest[-2].startswith("Last updated:") and rest[-1] == "Search in archive"
+    return title, rest[:-2]
+
+
+# -- the real page -----------------------------------------------------------------------------
+
+
+def test_seed_page_extracts_as_the_real_text() -> None:
+    html = embassy_site("seoul")[POLITICAL]
+    got = extract_page(html, RULES, "en")
+    title, paragraphs = seed_paragraphs()
+    assert got.title == title == "Political cooperation"
+    assert got.paragraphs == paragraphs
+    assert got.declared_raw == "28.02.2023"
+    assert got.declared_date == dt.date(2023, 2, 28)
+    assert got.note is None
+    assert got.text == "\n".join([title, *paragraphs])
+
+
+def test_every_mirrored_relations_page_extracts() -> None:
+    # The mirror's pages mix date styles, missing dates and flag images: all must extract.
+    for path, html in embassy_site("seoul").items():
+        if "/content/" not in path:
+            continue
+        lang = path.split("/content/")[0].rsplit("/", 1)[-1]
+        got = extract_page(html, RULES, lang)
+        assert got.title and got.paragraphs, path
+
+
+# -- the declared date -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", [*DATE_STYLES, "none"])
+def test_every_date_style_gives_the_same_date_and_no_date_line(style: str) -> None:
+    date = None if style == "none" else "28.02.2023"
+    html = page(last_updated=date, date_style="own_element" if style == "none" else style)
+    got = extract_page(html, RULES, "en")
+    assert got.paragraphs == ["First paragraph.", "Second paragraph."]
+    assert got.declared_date == (None if date is None else dt.date(2023, 2, 28))
+    assert got.declared_raw == date
+    assert "Last updated" not in got.text and "28.02.2023" not in got.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "date_label"),
+    [
+        ("en", "Last updated"),
+        ("en", "Last update"),
+        ("az", "Son yenilənmə"),
+        ("az", "Son yeniləmə"),
+        ("ru", "Последнее обновление"),
+        ("ru", "Обновлено"),
+    ],
+)
+@pytest.mark.parametrize("style", DATE_STYLES)
+def test_date_labels_per_language(lang: str, date_label: str, style: str) -> None:
+    html = page(lang, last_updated="05.10.2022", date_style=style)
+    html = html.replace(label(lang, "last_updated"), date_label)
+    got = extract_page(html, RULES, lang)
+    assert got.declared_date == dt.date(2022, 10, 5)
+    assert not any(date_label in p for p in got.paragraphs)
+
+
+def test_a_date_in_the_text_is_not_the_declared_date() -> None:
+    # Only the labelled line declares the date; dates inside paragraphs are content.
+    html = page(paragraphs=["Relations were established on 23.03.1992."], last_updated=None)
+    got = extract_page(html, RULES, "en")
+    assert got.declared_date is None
+    assert got.paragraphs == ["Relations were established on 23.03.1992."]
+
+
+def test_a_paragraph_mentioning_the_label_stays() -> None:
+    # A sentence that happens to contain the words is content, not the date line.
+    sentence = "Last updated: 01.01.2020 was the date of the old agreement, since replaced."
+    got = extract_page(page(paragraphs=[sentence]), RULES, "en")
+    assert sentence in got.paragraphs
+    assert got.declared_date == dt.date(2023, 2, 28)
+
+
+def test_a_sentence_mentioning_an_update_does_not_declare_the_date() -> None:
+    sentence = "The protocol, updated 12.05.2019, remains in force."
+    got = extract_page(page(paragraphs=["Intro.", sentence]), RULES, "en")
+    assert got.declared_date == dt.date(2023, 2, 28)
+    assert got.paragraphs == ["Intro.", sentence]
+
+
+def test_impossible_date_keeps_raw_and_sets_a_note() -> None:
+    got = extract_page(page(last_updated="31.02.2023"), RULES, "en")
+    assert got.declared_raw == "31.02.2023"
+    assert got.declared_date is None
+    assert got.note and "31.02.2023" in got.note
+    assert "31.02.2023" not in got.text
+
+
+# -- what is not content -----------------------------------------------------------------------
+
+
+def test_boilerplate_is_dropped() -> None:
+    html = page(flag_alt="Waving Flag of the Czech Republic (Animated Gif)")
+    got = extract_page(html, RULES, "en")
+    # The title appears once, as the title; the body holds only the two paragraphs.
+    assert got.paragraphs == ["First paragraph.", "Second paragraph."]
+    text = got.text
+    assert text.count("Political cooperation") == 1
+    for noise in (
+        MOTTO,
+        "Müstəqilliyimiz",
+        "Waving Flag",
+        "Search in archive",
+        "\u00a0",
+        label("en", "relations"),
+        label("en", "consular"),
+        label("en", "rights"),
+        label("en", "useful_links"),
+        "cookies",
+    ):
+        assert noise not in text, noise
+
+
+def test_a_body_paragraph_equal_to_the_title_later_on_is_kept() -> None:
+    # Only the repeated title at the top is chrome; the same words further down are content.
+    got = extract_page(page(paragraphs=["Intro.", "Political cooperation"]), RULES, "en")
+    assert got.paragraphs == ["Intro.", "Political cooperation"]
+
+
+def test_inline_markup_does_not_split_paragraphs() -> None:
+    html = page().replace(
+        "<p>First paragraph.</p>", "<p>First <strong>bold</strong> and <a href='#'>linked</a>.</p>"
+    )
+    got = extract_page(html, RULES, "en")
+    assert got.paragraphs[0] == "First bold and linked."
+
+
+def test_hostile_markup_never_survives_as_markup() -> None:
+    hostile = (
+        "<p>Safe words.<script>alert('x')</script></p>"
+        '<p><img src="x" onerror="alert(1)">After image.</p>'
+        "<style>p{display:none}</style>"
+        '<p><iframe src="https://evil.invalid"></iframe>End.</p>'
+    )
+    html = page().replace("<p>First paragraph.</p>", hostile)
+    got = extract_page(html, RULES, "en")
+    assert "alert" not in got.text
+    assert "onerror" not in got.text and "display:none" not in got.text
+    assert "<" not in got.text
+    assert got.paragraphs[:3] == ["Safe words.", "After image.", "End."]
+
+
+def test_escaped_markup_in_the_text_stays_plain_text() -> None:
+    # A page that *writes about* a tag shows it as text; that text is what the page said.
+    shown = '<script>alert("x")</script>'
+    got = extract_page(page(paragraphs=[shown]), RULES, "en")
+    assert got.paragraphs == [shown]
+
+
+# -- pages that are not content ----------------------------------------------------------------
+
+
+def test_script_rendered_page_fails_extraction() -> None:
+    html = body_of(faults.script_rendered()).decode("utf-8")
+    with pytest.raises(ExtractionFailed) as caught:
+        extract_page(html, RULES, "en")
+    assert not isinstance(caught.value, PageGone)
+
+
+@pytest.mark.parametrize("html", ["", "<html><body></body></html>", "\x00\x00 not html"])
+def test_empty_or_garbage_fails_extraction(html: str) -> None:
+    with pytest.raises(ExtractionFailed) as caught:
+        extract_page(html, RULES, "en")
+    assert not isinstance(caught.value, PageGone)
+
+
+def test_wait_interstitial_fails_extraction() -> None:
+    html = body_of(faults.wait_interstitial()).decode("utf-8")
+    with pytest.raises(ExtractionFailed):
+        extract_page(html, RULES, "en")
+
+
+@pytest.mark.parametrize("lang", ["en", "az", "ru"])
+def test_soft_404_is_page_gone(lang: str) -> None:
+    with pytest.raises(PageGone):
+        extract_page(not_found_page(mission="seoul", lang=lang), RULES, lang)
+
+
+def test_renamed_inner_container_falls_back_to_its_parent() -> None:
+    # The layout lists fallbacks: renaming only the innermost class must not lose the text.
+    html = body_of(faults.redesigned()).decode("utf-8")
+    assert faults.BODY_CLASS not in html
+    got = extract_page(html, RULES, "en")
+    assert got == extract_page(faults.political_page(), RULES, "en")
+
+
+def test_redesign_fails_naming_what_was_tried() -> None:
+    # Every body container renamed: nothing in the layout matches any more.
+    html = faults.political_page().replace("section_articleInner_body", "section_article_text")
+    with pytest.raises(ExtractionFailed) as caught:
+        extract_page(html, RULES, "en")
+    assert not isinstance(caught.value, PageGone)
+    message = str(caught.value)
+    assert "body not found" in message
+    for selector in RULES.body:
+        assert selector in message
+
+
+def test_huge_page_extracts_every_paragraph() -> None:
+    html = body_of(faults.huge_page(1_000_000)).decode("utf-8")
+    got = extract_page(html, RULES, "en")
+    # The mirror numbers its paragraphs: every one is there, in order, and nothing else.
+    numbers = [int(p.split(".", 1)[0]) for p in got.paragraphs]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert len(numbers) > 1000
+    assert got.declared_date == dt.date(2023, 2, 28)
+
+
+def test_truncated_page_keeps_what_arrived() -> None:
+    # Half a body is still text the page served; extraction must not crash on open tags.
+    html = body_of(faults.truncated_html(fraction=0.6)).decode("utf-8")
+    got = extract_page(html, RULES, "en")
+    assert got.paragraphs and got.paragraphs[0] == SEOUL_POLITICAL_EN[0]
+
+
+# -- through the spider ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def spider() -> MfaSpider:
+    return MfaSpider(config=str(DEFAULT_SITES), site="embassy-seoul")
+
+
+def fetch_through(spider: MfaSpider, url: str, body: bytes, **kwargs: object) -> FetchResult:
+    request = spider.page_request(spider.sites[0], url)
+    assert request is not None
+    response = HtmlResponse(url, body=body, request=request, **kwargs)  # type: ignore[arg-type]
+    results = [
+        item
+        for item in request.callback(response, **request.cb_kwargs)  # type: ignore[misc]
+        if isinstance(item, FetchResult)
+    ]
+    assert len(results) == 1
+    return results[0]
+
+
+def test_parse_page_gives_the_seed_text(spider: MfaSpider) -> None:
+    html = embassy_site("seoul")[POLITICAL]
+    result = fetch_through(spider, HOST + POLITICAL, html.encode("utf-8"))
+    title, paragraphs = seed_paragraphs()
+    assert result.seen is Seen.CONTENT
+    assert result.key == "seoul.mfa.gov.az/en/content/35"
+    assert result.text == "\n".join([title, *paragraphs])
+    assert result.declared_date == dt.date(2023, 2, 28)
+    assert result.raw == html.encode("utf-8")
+
+
+def test_windows_1251_page_decodes(spider: MfaSpider) -> None:
+    body = body_of(faults.windows_1251_page())
+    assert "Политическое".encode("cp1251") in body  # really legacy-encoded bytes
+    url = HOST + "/ru/content/35/politicheskoe-sotrudnichestvo"
+    result = fetch_through(
+        spider, url, body, headers={"Content-Type": "text/html; charset=windows-1251"}
+    )
+    assert result.seen is Seen.CONTENT
+    assert result.title == section_title(35, "ru")
+    assert result.declared_date is not None
+    assert "\ufffd" not in (result.text or "")
+
+
+def test_windows_1251_page_decodes_from_meta_alone(spider: MfaSpider) -> None:
+    # Servers often send no charset in the header; the page's <meta> must be enough.
+    body = body_of(faults.windows_1251_page())
+    result = fetch_through(spider, HOST + "/ru/content/35", body)
+    assert result.title == section_title(35, "ru")
+
+
+def test_parse_page_soft_404_is_gone(spider: MfaSpider) -> None:
+    body = not_found_page(mission="seoul", lang="en").encode()
+    result = fetch_through(spider, HOST + POLITICAL, body)
+    assert result.seen is Seen.GONE
+
+
+def test_parse_page_redesign_is_extraction_failed(spider: MfaSpider) -> None:
+    html = faults.political_page().replace("section_articleInner_body", "section_article_text")
+    result = fetch_through(spider, HOST + POLITICAL, html.encode())
+    assert result.seen is Seen.EXTRACTION_FAILED
+    assert result.error and "body not found" in result.error
+
+
+def test_parse_page_impossible_date_is_content_with_a_note(spider: MfaSpider) -> None:
+    result = fetch_through(spider, HOST + POLITICAL, page(last_updated="31.02.2023").encode())
+    assert result.seen is Seen.CONTENT
+    assert result.declared_raw == "31.02.2023" and result.declared_date is None
+    assert result.error and "31.02.2023" in result.error
+
+
+# -- link discovery ----------------------------------------------------------------------------
+
+
+def menu_requests(spider: MfaSpider, url: str, html: str) -> list[Request]:
+    response = HtmlResponse(url, body=html.encode("utf-8"), encoding="utf-8")
+    return list(spider.parse_menu(response, spider.sites[0]))
+
+
+@pytest.mark.parametrize("lang", ["en", "az"])
+def test_home_page_menu_yields_exactly_the_relations_pages(spider: MfaSpider, lang: str) -> None:
+    html = embassy_site("seoul")[f"/{lang}"]
+    requests = menu_requests(spider, f"{HOST}/{lang}", html)
+    layout = spider.sites[0].layout
+    keys = sorted(str(page_identity(layout, r.url)[0]) for r in requests)  # type: ignore[index]
+    assert keys == sorted(f"seoul.mfa.gov.az/{lang}/content/{i}" for i in RELATIONS_IDS)
+    assert all(r.callback == spider.parse_page for r in requests)
+
+
+def test_url_variants_of_one_page_are_requested_once(spider: MfaSpider) -> None:
+    menu = [
+        ("/en/content/35/political-cooperation", "Political cooperation"),
+        ("https://www.seoul.mfa.gov.az/en/content/35", "Political cooperation"),
+        ("/index.php/en/content/35/political-cooperation/", "Political cooperation"),
+        ("http://seoul.mfa.gov.az/en/content/35/siyasi", "Political cooperation"),
+        *relations_menu("en")[1:],
+    ]
+    html = home_page(mission="seoul", lang="en", menu=menu)
+    requests = menu_requests(spider, f"{HOST}/en", html)
+    assert len(requests) == len(RELATIONS_IDS)
+    # Discovering the same pages again (another menu, a sibling page) asks for nothing new.
+    assert menu_requests(spider, f"{HOST}/en", html) == []
+
+
+def test_off_site_and_non_relations_links_are_ignored(spider: MfaSpider) -> None:
+    menu = [
+        ("https://bern.mfa.gov.az/en/content/35", "Political cooperation"),
+        ("https://evil.example/en/content/35", "Political cooperation"),
+        ("/en/news/12/political-cooperation-visit", "Political cooperation visit"),
+        ("/en/content/142/konsulluq-qeydiyyati", "Consular registration"),
+        ("/files/shares/relations.pdf", "Relations (PDF)"),
+    ]
+    html = home_page(mission="seoul", lang="en", menu=menu)
+    assert menu_requests(spider, f"{HOST}/en", html) == []
+
+
+def test_default_config_has_the_seoul_site() -> None:
+    # The spider tests above rely on the shipped sites file naming seoul.
+    site = load_config(DEFAULT_SITES).site("embassy-seoul")
+    assert "seoul.mfa.gov.az" in site.allowed_domains

@@ -1,0 +1,401 @@
+"""The archive's write path (record_fetch) and read path, fed FetchResult objects directly.
+
+Runs on SQLite, and on PostgreSQL when MFAWATCH_TEST_DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mfawatch.detect import ChangeKind, PageStatus, Seen
+from mfawatch.errors import NotFound
+from storage import archive
+from storage.archive import FetchResult, Outcome, Recorded, finish_run, record_fetch, start_run
+from storage.models import Change, ContentVersion, Fetch, Page, Review, Run, Site
+from storage.queries import get_change, page_history, review_change, version_at
+
+KEY = "seoul.mfa.gov.az/en/content/35"
+URL = "https://seoul.mfa.gov.az/en/content/35/political-cooperation"
+TEXT_A = "Political cooperation\nRelations were established in 1992.\nAbout 70 documents."
+TEXT_B = "Political cooperation\nRelations were established in 1992.\nAbout 75 documents."
+D1, D2 = dt.date(2023, 2, 28), dt.date(2023, 3, 5)
+T0 = dt.datetime(2024, 1, 1, 6, 0, tzinfo=dt.UTC)
+K = ChangeKind
+
+
+class Archive:
+    """Crawls as the pipeline runs them: one transaction per fetch, one run per crawl."""
+
+    def __init__(self, sessions: sessionmaker[Session], site: str = "seoul") -> None:
+        self.sessions = sessions
+        self.site = site
+        self.clock = T0
+
+    def tick(self) -> dt.datetime:
+        self.clock += dt.timedelta(hours=1)
+        return self.clock
+
+    def fetch(
+        self,
+        seen: Seen = Seen.CONTENT,
+        text: str | None = TEXT_A,
+        declared: dt.date | None = D1,
+        *,
+        key: str = KEY,
+        raw: bytes | None = None,
+        **extra: object,
+    ) -> FetchResult:
+        has_text = seen is Seen.CONTENT
+        result = FetchResult(
+            site=self.site,
+            key=key,
+            url=URL if key == KEY else f"https://{key}",
+            lang="en",
+            seen=seen,
+            fetched_at=self.tick(),
+            http_status={Seen.GONE: 404, Seen.FAILED: 503, Seen.NOT_MODIFIED: 304}.get(seen, 200),
+            raw=(raw if raw is not None else f"<html>{text}</html>".encode()) if has_text else None,
+            title=text.split("\n")[0] if has_text and text else None,
+            text=text if has_text else None,
+            declared_raw=declared.strftime("%d.%m.%Y") if has_text and declared else None,
+            declared_date=declared if has_text else None,
+        )
+        for name, value in extra.items():
+            setattr(result, name, value)
+        return result
+
+    def run(self, *results: FetchResult, status: str = "ok") -> list[Recorded]:
+        with self.sessions.begin() as session:
+            run_id = start_run(session, self.site, "mfa.gov.az", "manual")
+        recorded = []
+        for result in results:
+            with self.sessions.begin() as session:
+                recorded.append(record_fetch(session, run_id, result))
+        with self.sessions.begin() as session:
+            finish_run(session, run_id, status)
+        return recorded
+
+    def counts(self) -> dict[str, int]:
+        with self.sessions() as session:
+            return {
+                model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
+                for model in (Page, Fetch, ContentVersion, Change, Review, Run)
+            }
+
+    def page(self, key: str = KEY) -> Page:
+        with self.sessions() as session:
+            page = session.scalar(select(Page).where(Page.key == key))
+            assert page is not None
+            return page
+
+
+@pytest.fixture
+def arc(sessions: sessionmaker[Session]) -> Archive:
+    return Archive(sessions)
+
+
+# -- baseline and each kind --------------------------------------------------------------------
+
+
+def test_baseline_records_pages_without_changes(arc: Archive) -> None:
+    [rec] = arc.run(arc.fetch())
+    assert rec.outcome is Outcome.NEW and rec.change_kind is None and rec.change_id is None
+    page = arc.page()
+    assert page.status == PageStatus.ACTIVE
+    assert page.declared_date == D1 and page.declared_raw == "28.02.2023"
+    assert page.title == "Political cooperation"
+    assert arc.counts() == {
+        "pages": 1, "fetches": 1, "versions": 1, "changes": 0, "reviews": 0, "runs": 1,
+    }  # fmt: skip
+
+
+def test_unchanged_fetch_adds_one_fetch_row_only(arc: Archive) -> None:
+    arc.run(arc.fetch())
+    before = arc.counts()
+    [rec] = arc.run(arc.fetch())
+    assert rec.outcome is Outcome.UNCHANGED and rec.change_kind is None
+    after = arc.counts()
+    assert after["fetches"] == before["fetches"] + 1
+    assert after["versions"] == before["versions"]
+    assert after["changes"] == before["changes"]
+
+
+@pytest.mark.parametrize(
+    ("second", "kind", "outcome"),
+    [
+        ((Seen.CONTENT, TEXT_B, D2), K.CONTENT_UPDATED, Outcome.CHANGED),
+        ((Seen.CONTENT, TEXT_B, D1), K.SILENT_EDIT, Outcome.CHANGED),
+        ((Seen.CONTENT, TEXT_B, None), K.SILENT_EDIT, Outcome.CHANGED),
+        ((Seen.CONTENT, TEXT_A, D2), K.DATE_ONLY, Outcome.UNCHANGED),
+        ((Seen.CONTENT, TEXT_A, dt.date(2022, 1, 1)), K.DATE_REGRESSED, Outcome.UNCHANGED),
+        ((Seen.GONE, None, None), K.REMOVED, Outcome.GONE),
+        ((Seen.EXTRACTION_FAILED, None, None), K.EXTRACTION_FAILED, Outcome.EXTRACTION_FAILED),
+        ((Seen.FAILED, None, None), None, Outcome.FAILED),
+        ((Seen.NOT_MODIFIED, None, None), None, Outcome.NOT_MODIFIED),
+    ],
+)
+def test_each_kind_after_the_baseline(
+    arc: Archive, second: tuple[Seen, str | None, dt.date | None], kind: K | None, outcome: Outcome
+) -> None:
+    arc.run(arc.fetch())
+    [rec] = arc.run(arc.fetch(*second))
+    assert (rec.change_kind, rec.outcome) == (kind, outcome)
+    assert arc.counts()["changes"] == (0 if kind is None else 1)
+    if kind is not None:
+        with arc.sessions() as session:
+            change = get_change(session, rec.change_id or 0)
+            assert change.kind == kind and change.status == "pending"
+            assert change.old_version is not None and change.old_version.text == TEXT_A
+            assert change.old_declared == D1
+            assert change.new_declared == second[2]
+
+
+def test_words_added_and_removed_are_counted(arc: Archive) -> None:
+    arc.run(arc.fetch())
+    [rec] = arc.run(arc.fetch(text=TEXT_A + "\nTwo new.", declared=D2))
+    with arc.sessions() as session:
+        change = get_change(session, rec.change_id or 0)
+        assert (change.words_added, change.words_removed) == (2, 0)
+
+
+def test_new_page_after_baseline(arc: Archive) -> None:
+    arc.run(arc.fetch())
+    other = "seoul.mfa.gov.az/en/content/36"
+    recs = arc.run(arc.fetch(), arc.fetch(text="Economic cooperation\nTrade.", key=other))
+    assert [r.change_kind for r in recs] == [None, K.NEW_PAGE]
+
+
+def test_removed_then_restored(arc: Archive) -> None:
+    arc.run(arc.fetch())
+    removed = arc.run(arc.fetch(Seen.GONE))
+    still = arc.run(arc.fetch(Seen.GONE))
+    back = arc.run(arc.fetch())
+    assert [r[0].change_kind for r in (removed, still, back)] == [K.REMOVED, None, K.RESTORED]
+    page = arc.page()
+    assert page.status == PageStatus.ACTIVE and page.etag is None
+    assert arc.counts()["versions"] == 1
+
+
+def test_broken_then_same_text_is_no_change(arc: Archive) -> None:
+    arc.run(arc.fetch())
+    broke = arc.run(arc.fetch(Seen.EXTRACTION_FAILED), arc.fetch(Seen.EXTRACTION_FAILED))
+    fixed = arc.run(arc.fetch())
+    assert [r.change_kind for r in broke] == [K.EXTRACTION_FAILED, None]
+    assert fixed[0].change_kind is None
+    # The broken spell never replaced the text: the page still shows version A.
+    page = arc.page()
+    assert page.status == PageStatus.ACTIVE
+    assert arc.counts()["versions"] == 1
+
+
+def test_broken_then_other_text_compares_with_the_last_good(arc: Archive) -> None:
+    arc.run(arc.fetch())
+    arc.run(arc.fetch(Seen.EXTRACTION_FAILED))
+    [rec] = arc.run(arc.fetch(text=TEXT_B, declared=D2))
+    assert rec.change_kind is K.CONTENT_UPDATED
+    with arc.sessions() as session:
+        change = get_change(session, rec.change_id or 0)
+        assert change.old_version and change.old_version.text == TEXT_A
+        assert change.new_version and change.new_version.text == TEXT_B
+        assert (change.words_added, change.words_removed) == (1, 1)
+
+
+def test_not_modified_vouches_for_the_date(arc: Archive) -> None:
+    arc.run(arc.fetch(etag='"v1"'))
+    [rec] = arc.run(arc.fetch(Seen.NOT_MODIFIED))
+    with arc.sessions() as session:
+        fetch = session.get_one(Fetch, rec.fetch_id)
+        assert fetch.declared_date == D1 and fetch.declared_raw == "28.02.2023"
+        assert fetch.version_id == arc.page().current_version_id
+    assert arc.page().etag == '"v1"'
+
+
+# -- versions and raw HTML ---------------------------------------------------------------------
+
+
+def test_versions_dedup_by_normalized_text(arc: Archive) -> None:
+    noisy = TEXT_A.replace(" ", "\u00a0", 2).replace("1992.", "1992.\u200b") + "\n\n"
+    arc.run(arc.fetch())
+    recs = arc.run(arc.fetch(text=noisy), arc.fetch(text=TEXT_B), arc.fetch(text=TEXT_A))
+    assert [r.outcome for r in recs] == [Outcome.UNCHANGED, Outcome.CHANGED, Outcome.CHANGED]
+    with arc.sessions() as session:
+        versions = session.scalars(select(ContentVersion).order_by(ContentVersion.id)).all()
+        assert [v.text for v in versions] == [TEXT_A, TEXT_B]
+        fetches = session.scalars(select(Fetch).order_by(Fetch.id)).all()
+        ids = [f.version_id for f in fetches]
+        assert ids == [versions[0].id, versions[0].id, versions[1].id, versions[0].id]
+        # Back to A: the change goes from B to the stored A, no new copy.
+        back = get_change(session, recs[2].change_id or 0)
+        assert (back.old_version_id, back.new_version_id) == (versions[1].id, versions[0].id)
+
+
+def test_same_text_on_two_pages_is_two_versions(arc: Archive) -> None:
+    other = "seoul.mfa.gov.az/az/content/35"
+    arc.run(arc.fetch(), arc.fetch(key=other))
+    assert arc.counts()["versions"] == 2
+
+
+def test_raw_html_is_stored_compressed_per_version(arc: Archive) -> None:
+    raw_a = ("<html><p>" + TEXT_A + "</p>" + "x" * 5000 + "</html>").encode()
+    raw_b = ("<html><p>" + TEXT_B + "</p>" + "y" * 5000 + "</html>").encode()
+    arc.run(arc.fetch(raw=raw_a))
+    arc.run(arc.fetch(raw=raw_a + b"<!-- new token -->"), arc.fetch(text=TEXT_B, raw=raw_b))
+    with arc.sessions() as session:
+        versions = session.scalars(select(ContentVersion).order_by(ContentVersion.id)).all()
+        assert [zlib.decompress(v.raw_html) for v in versions] == [raw_a, raw_b]
+        assert all(len(v.raw_html) < 1000 for v in versions)  # really compressed
+        # Every fetch keeps the hash of the bytes it saw, even when the text was the same.
+        hashes = session.scalars(select(Fetch.raw_hash).order_by(Fetch.id)).all()
+        assert len(set(hashes)) == 3
+
+
+# -- change window and reviews -----------------------------------------------------------------
+
+
+def test_change_window_spans_the_last_good_fetch(arc: Archive) -> None:
+    [good] = arc.run(arc.fetch())
+    [last_good, _failed, _broken] = arc.run(
+        arc.fetch(), arc.fetch(Seen.FAILED), arc.fetch(Seen.EXTRACTION_FAILED)
+    )
+    [changed] = arc.run(arc.fetch(text=TEXT_B, declared=D2))
+    with arc.sessions() as session:
+        change = get_change(session, changed.change_id or 0)
+        assert change.old_fetch_id == last_good.fetch_id != good.fetch_id
+        assert change.new_fetch_id == changed.fetch_id
+        assert change.old_fetch and change.old_fetch.fetched_at < change.new_fetch.fetched_at
+        assert change.detected_at == change.new_fetch.fetched_at
+
+
+def test_review_history_keeps_every_decision(arc: Archive) -> None:
+    arc.run(arc.fetch())
+    [rec] = arc.run(arc.fetch(text=TEXT_B))
+    change_id = rec.change_id or 0
+    decisions = [
+        ("accepted", "ok", "ana"),
+        ("dismissed", "typo fix", "bob"),
+        ("pending", None, None),
+    ]
+    for status, note, who in decisions:
+        with arc.sessions.begin() as session:
+            review_change(session, change_id, status, note, who)
+    with arc.sessions() as session:
+        change = get_change(session, change_id)
+        assert change.status == "pending"
+        assert [(r.status, r.note, r.reviewer) for r in change.reviews] == decisions
+    with arc.sessions.begin() as session, pytest.raises(ValueError):
+        review_change(session, change_id, "approved", None, None)
+    with arc.sessions.begin() as session, pytest.raises(NotFound):
+        review_change(session, 9999, "accepted", None, None)
+
+
+# -- reading the past --------------------------------------------------------------------------
+
+
+def test_version_at(arc: Archive) -> None:
+    arc.run(arc.fetch())  # T0+1h: A
+    arc.run(arc.fetch(text=TEXT_B))  # +2h: B
+    arc.run(arc.fetch(Seen.FAILED))  # +3h: tells nothing
+    arc.run(arc.fetch(Seen.GONE))  # +4h: gone
+    arc.run(arc.fetch(Seen.FAILED))  # +5h
+    page_id = arc.page().id
+    hour = dt.timedelta(hours=1)
+    with arc.sessions() as session:
+        with pytest.raises(NotFound):
+            version_at(session, page_id, T0)
+        _, v = version_at(session, page_id, T0 + hour)
+        assert v is not None and v.text == TEXT_A
+        _, v = version_at(session, page_id, T0 + 2 * hour - dt.timedelta(seconds=1))
+        assert v is not None and v.text == TEXT_A
+        fetch, v = version_at(session, page_id, T0 + 3.5 * hour)
+        assert v is not None and v.text == TEXT_B and fetch.outcome == Outcome.CHANGED
+        for at in (T0 + 4 * hour, T0 + 10 * hour, None):
+            fetch, v = version_at(session, page_id, at)
+            assert v is None and fetch.outcome == Outcome.GONE
+
+
+def test_page_history_lists_every_fetch(arc: Archive) -> None:
+    arc.run(arc.fetch(), arc.fetch(Seen.FAILED))
+    arc.run(arc.fetch(text=TEXT_B))
+    with arc.sessions() as session:
+        history = page_history(session, arc.page().id)
+        assert [f.outcome for f, _ in history] == ["new", "failed", "changed"]
+        assert history[1][1] is None and history[0][1] != history[2][1]
+
+
+def test_fetch_times_come_back_utc_aware(arc: Archive) -> None:
+    arc.run(
+        arc.fetch(fetched_at=dt.datetime(2024, 6, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=9))))
+    )
+    with arc.sessions() as session:
+        fetched = session.scalar(select(Fetch.fetched_at))
+        assert fetched == dt.datetime(2024, 6, 1, 3, tzinfo=dt.UTC)
+        assert fetched is not None and fetched.utcoffset() == dt.timedelta(0)
+
+
+# -- runs and transactions ---------------------------------------------------------------------
+
+
+def baseline_at(arc: Archive) -> dt.datetime | None:
+    with arc.sessions() as session:
+        return session.scalar(select(Site.baseline_at).where(Site.name == arc.site))
+
+
+@pytest.mark.parametrize("status", ["failed", "interrupted"])
+def test_baseline_is_set_only_by_a_whole_crawl(arc: Archive, status: str) -> None:
+    arc.run(arc.fetch(), status=status)
+    assert baseline_at(arc) is None
+    # The crawl did not finish: the next one is still the baseline and reports nothing new.
+    other = "seoul.mfa.gov.az/en/content/36"
+    recs = arc.run(arc.fetch(), arc.fetch(text="Economic\nTrade.", key=other))
+    assert [r.change_kind for r in recs] == [None, None]
+    first = baseline_at(arc)
+    assert first is not None
+    arc.run(arc.fetch())
+    assert baseline_at(arc) == first  # later crawls do not move it
+    with arc.sessions() as session:
+        statuses = session.scalars(select(Run.status).order_by(Run.id)).all()
+        assert statuses == [status, "ok", "ok"]
+        assert all(session.scalars(select(Run.finished_at)).all())
+
+
+def test_fetch_for_another_sites_run_writes_nothing(arc: Archive) -> None:
+    arc.run(arc.fetch())
+    with arc.sessions.begin() as session:
+        bern_run = start_run(session, "bern", "mfa.gov.az", "manual")
+    before = arc.counts()
+    with pytest.raises(ValueError, match="bern"), arc.sessions.begin() as session:
+        record_fetch(session, bern_run, arc.fetch(text=TEXT_B))
+    assert arc.counts() == before
+
+
+def test_failure_midway_leaves_nothing_half_written(
+    arc: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The version and fetch rows are flushed before the change is built: a failure there
+    # must take them back with it.
+    arc.run(arc.fetch())
+    with arc.sessions.begin() as session:
+        run_id = start_run(session, "seoul", "mfa.gov.az", "manual")
+    before = arc.counts()
+    page_before = arc.page()
+
+    def broken_diff(old: str, new: str) -> list[object]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(archive, "word_diff", broken_diff)
+    with pytest.raises(RuntimeError), arc.sessions.begin() as session:
+        record_fetch(session, run_id, arc.fetch(text=TEXT_B, declared=D2))
+    assert arc.counts() == before
+    page = arc.page()
+    assert page.current_version_id == page_before.current_version_id
+    assert page.declared_date == D1 and page.last_seen_at == page_before.last_seen_at
+    # And the page records normally once the fault is gone.
+    monkeypatch.undo()
+    with arc.sessions.begin() as session:
+        rec = record_fetch(session, run_id, arc.fetch(text=TEXT_B, declared=D2))
+    assert rec.change_kind is K.CONTENT_UPDATED

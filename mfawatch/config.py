@@ -81,6 +81,9 @@ class Config:
     sites: tuple[Site, ...]
     contact: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    schedule: str | None = None  # the default for sites without their own
+    # Apprise URLs carry tokens and passwords: kept out of reprs, logs and output.
+    notify: tuple[str, ...] = field(default=(), repr=False)
 
     def site(self, name: str) -> Site:
         for site in self.sites:
@@ -141,7 +144,19 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     if not isinstance(settings, dict):
         raise ConfigError(f"{chosen}: [settings] must be a table of Scrapy settings")
     contact = data.get("contact")
-    return Config(chosen, sites, contact=str(contact) if contact else None, settings=settings)
+    notify = data.get("notify", [])
+    if isinstance(notify, str) or not all(isinstance(u, str) for u in notify):
+        raise ConfigError(f"{chosen}: 'notify' must be a list of Apprise URLs")
+    notify = [*notify, *os.environ.get("MFAWATCH_NOTIFY", "").split()]
+    schedule = data.get("schedule")
+    return Config(
+        chosen,
+        sites,
+        contact=str(contact) if contact else None,
+        settings=settings,
+        schedule=str(schedule) if schedule else None,
+        notify=tuple(notify),
+    )
 
 
 def load_layout(name: str, custom: dict[str, Any] | None = None) -> Layout:

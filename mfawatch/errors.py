@@ -6,6 +6,8 @@ from __future__ import annotations
 class MfawatchError(Exception):
     """Base class: a problem the user can fix, with a message that says which."""
 
+    exit_code = 2
+
 
 class ConfigError(MfawatchError):
     """Raised by ``mfawatch.config`` for a sites or layout file that cannot be used."""
@@ -25,3 +27,9 @@ class ExtractionFailed(MfawatchError):
 
 class PageGone(ExtractionFailed):
     """Raised by ``scraper.extract`` when a 200 page says that it does not exist (a soft 404)."""
+
+
+class SiteBusy(MfawatchError):
+    """Raised by ``scheduler.locks`` when another live process is crawling the site."""
+
+    exit_code = 3  # the scheduler tells "busy" from a real failure by it

@@ -10,8 +10,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
-from storage.archive import FetchResult, finish_run, record_fetch, start_run
+from storage.archive import FetchResult, record_fetch
 from storage.db import close_database, open_database
+from storage.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from mfawatch.detect import ChangeKind, Known, Observation, PageStatus, Seen, classify_change
 from mfawatch.diffing import diff_stats, word_diff
 from mfawatch.text import bytes_hash, text_hash
-from storage.models import Change, ContentVersion, Fetch, Page, Run, Site, utcnow
+from storage.models import Change, ContentVersion, Fetch, Page, Run
 
 
 class Outcome(StrEnum):
@@ -62,26 +62,6 @@ class Recorded:
     outcome: Outcome
     change_id: int | None
     change_kind: ChangeKind | None
-
-
-def start_run(session: Session, site_name: str, layout: str, trigger: str) -> int:
-    site = session.scalar(select(Site).where(Site.name == site_name))
-    if site is None:
-        site = Site(name=site_name, layout=layout)
-        session.add(site)
-    site.layout = layout
-    run = Run(site=site, trigger=trigger, status="running")
-    session.add(run)
-    session.flush()
-    return run.id
-
-
-def finish_run(session: Session, run_id: int, status: str) -> None:
-    run = session.get_one(Run, run_id)
-    run.status = status
-    run.finished_at = utcnow()
-    if status == "ok" and run.site.baseline_at is None:
-        run.site.baseline_at = run.finished_at
 
 
 def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded:

@@ -84,7 +84,8 @@ class Run(Base):
     trigger: Mapped[str] = mapped_column(String(20))  # manual | schedule
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(20), default="running")  # storage.runs.RUN_STATES
+    note: Mapped[str | None] = mapped_column(Text)  # why it failed or looks unhealthy
 
     site: Mapped[Site] = relationship()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from mfawatch.errors import NotFound
 from storage.archive import GOOD_OUTCOMES, Outcome
-from storage.models import Change, ContentVersion, Fetch, Page, Review, Run, Site, utcnow
+from storage.models import Change, ContentVersion, Fetch, Page, Review, Site, utcnow
 
 REVIEW_STATES = ("pending", "accepted", "dismissed")
 
@@ -150,40 +149,3 @@ def list_pages(session: Session, site: str | None = None) -> Sequence[Page]:
     if site:
         query = query.where(Site.name == site)
     return session.scalars(query).all()
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    fetched: int
-    unchanged: int
-    new: int
-    changed: int
-    errors: int
-    outcomes: dict[str, int]
-    changes: dict[str, int]
-
-
-def run_summary(session: Session, run_ids: Sequence[int]) -> RunSummary:
-    outcomes = Counter(
-        session.scalars(select(Fetch.outcome).where(Fetch.run_id.in_(run_ids))).all()
-    )
-    kinds = Counter(
-        session.scalars(
-            select(Change.kind)
-            .join(Fetch, Change.new_fetch_id == Fetch.id)
-            .where(Fetch.run_id.in_(run_ids))
-        ).all()
-    )
-    return RunSummary(
-        fetched=sum(outcomes.values()),
-        unchanged=outcomes[Outcome.UNCHANGED] + outcomes[Outcome.NOT_MODIFIED],
-        new=outcomes[Outcome.NEW],
-        changed=outcomes[Outcome.CHANGED],
-        errors=outcomes[Outcome.FAILED] + outcomes[Outcome.EXTRACTION_FAILED],
-        outcomes=dict(outcomes),
-        changes=dict(kinds),
-    )
-
-
-def runs(session: Session, run_ids: Sequence[int]) -> Sequence[Run]:
-    return session.scalars(select(Run).where(Run.id.in_(run_ids)).order_by(Run.id)).all()

@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mfawatch.detect import Seen
-from storage.archive import FetchResult, finish_run, record_fetch, start_run
+from storage.archive import FetchResult, record_fetch
 from storage.models import Fetch, Review
+from storage.runs import finish_run, start_run
 
 KEY = "seoul.mfa.gov.az/en/content/35"
 URL = "https://seoul.mfa.gov.az/en/content/35/political-cooperation"

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from mfawatch.detect import ChangeKind, PageStatus, Seen
 from mfawatch.errors import NotFound
 from storage import archive
-from storage.archive import FetchResult, Outcome, Recorded, finish_run, record_fetch, start_run
+from storage.archive import FetchResult, Outcome, Recorded, record_fetch
 from storage.models import Change, ContentVersion, Fetch, Page, Review, Run, Site
 from storage.queries import get_change, page_history, review_change, version_at
+from storage.runs import finish_run, start_run
 
 KEY = "seoul.mfa.gov.az/en/content/35"
 URL = "https://seoul.mfa.gov.az/en/content/35/political-cooperation"

@@ -11,20 +11,21 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from mfawatch.cli import archive, crawl, review
+from mfawatch.cli import archive, crawl, review, service
 from mfawatch.cli.common import State
 from mfawatch.errors import MfawatchError
 
 
 class _Commands(TyperGroup):
-    """Every command's MfawatchError becomes one line on stderr and exit code 2."""
+    """Every command's MfawatchError becomes one line on stderr and its exit code (2, or 3 for
+    a site that another process is crawling)."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except MfawatchError as exc:
             print(f"mfawatch: error: {exc}", file=sys.stderr)
-            raise typer.Exit(2) from None
+            raise typer.Exit(exc.exit_code) from None
 
 
 app = typer.Typer(
@@ -63,7 +64,7 @@ def _options(
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (crawl, review, archive):
+for module in (crawl, review, archive, service):
     module.register(app)
 
 

@@ -30,18 +30,26 @@ def crawl(
     """Crawl the configured sites now and archive every page fetched."""
     state: State = ctx.obj
     config = state.config()  # a bad sites file fails here, before Scrapy starts
-    for name in (site or "").split(","):
-        if name:
-            config.site(name)
+    names = [config.site(n).name for n in (site or "").split(",") if n]
+    names = names or [s.name for s in config.sites]
     sessions = state.sessions()  # likewise a bad database, and the schema gets upgraded
-    run_ids = run_crawl(str(config.path), site, state.db_url, trigger, setting or [], state.verbose)
+    from scheduler.locks import site_locks
+    from storage.db import database_url
+    from storage.runs import close_stale_runs
+
+    with site_locks(database_url(state.db_url), names):
+        with sessions.begin() as session:  # we hold the locks: "running" runs are dead ones
+            close_stale_runs(session, names, "interrupted", "the crawl process died")
+        run_ids = run_crawl(
+            str(config.path), site, state.db_url, trigger, setting or [], state.verbose
+        )
     if not run_ids:
         fail("the crawl did not start (see the log above)", code=1)
-    from storage.queries import run_summary, runs
+    from storage.runs import list_runs, total_summary
 
     with sessions() as session:
-        summary = run_summary(session, run_ids)
-        statuses = {run.site.name: run.status for run in runs(session, run_ids)}
+        summary = total_summary(session, run_ids)
+        statuses = {run.site.name: run.status for run in list_runs(session, ids=run_ids)}
     _print_summary(summary, statuses)
     if any(status != "ok" for status in statuses.values()):
         raise typer.Exit(1)
@@ -74,7 +82,7 @@ def run_crawl(
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     if not verbose:
         settings.set("LOG_VERSIONS", [], priority="cmdline")
-    _show_progress(verbose)
+    _show_progress(verbose, per_page=trigger != "schedule")
     process = CrawlerProcess(settings)
     crawler: Any = process.create_crawler(MfaSpider)
     process.crawl(crawler, config=config_path, site=site)
@@ -82,10 +90,13 @@ def run_crawl(
     return list(crawler.stats.get_value("mfawatch/run_ids", []))
 
 
-def _show_progress(verbose: bool) -> None:
-    """One line per page from the pipeline; Scrapy itself only when something is wrong."""
+def _show_progress(verbose: bool, per_page: bool) -> None:
+    """One line per page from the pipeline; Scrapy itself only when something is wrong.
+
+    A scheduled crawl writes to the service's journal: problems only, no line per page.
+    """
     root = logging.getLogger()
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO if per_page else logging.WARNING)
     for handler in root.handlers:
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         if not verbose:  # a handler filter outlives Scrapy's own logging set-up

@@ -1,0 +1,119 @@
+"""`mfawatch schedule` (the service) and `mfawatch runs` (what it did)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from mfawatch.changeview import iso
+from mfawatch.cli.common import State, console, parse_when, print_json
+from mfawatch.errors import MfawatchError
+from mfawatch.text import printable
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(schedule)
+    app.command()(runs)
+
+
+def schedule(
+    ctx: typer.Context,
+    every: Annotated[
+        str | None, typer.Option(help="Crawl every so often: 90s, 30m, 6h, 1d.")
+    ] = None,
+    cron: Annotated[
+        str | None, typer.Option(help='Or at crontab times, in UTC: "0 3 * * *".')
+    ] = None,
+    jitter: Annotated[
+        str | None, typer.Option(help="Spread starts by up to this much: 10m.")
+    ] = None,
+    timeout: Annotated[str, typer.Option(help="Stop a crawl running longer than this.")] = "2h",
+    grace: Annotated[
+        str, typer.Option(help="On SIGTERM, how long running crawls may go on.")
+    ] = "60s",
+) -> None:
+    """Run in the foreground and crawl every site on its schedule, until SIGTERM or Ctrl-C.
+
+    A site's own `schedule` in the sites file wins over --every/--cron.
+    """
+    if every and cron:
+        raise MfawatchError("give --every or --cron, not both")
+    from scheduler.service import Options, Service
+    from scheduler.timing import parse_duration
+    from storage.db import database_url
+
+    options = Options(
+        every=every or cron,
+        jitter=parse_duration(jitter) if jitter else None,
+        timeout=parse_duration(timeout),
+        grace=parse_duration(grace),
+    )
+    state: State = ctx.obj
+    config = state.config()
+    _log_to_stderr(state.verbose)
+    service = Service(config, database_url(state.db_url), state.sessions(), options)
+    raise typer.Exit(service.run())
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    """One line per run start and end, with time: what a service's journal wants."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for handler in root.handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    if not verbose:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def runs(
+    ctx: typer.Context,
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
+    since: Annotated[str | None, typer.Option(help="Started on or after (YYYY-MM-DD).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Every crawl run: site, trigger, times, status, counts and new changes by kind."""
+    from storage.runs import list_runs, run_summaries
+
+    state: State = ctx.obj
+    with state.sessions()() as session:
+        found = list_runs(
+            session, site=site, since=parse_when(since) if since else None, limit=limit
+        )
+        counts = run_summaries(session, [r.id for r in found])
+        rows: list[dict[str, Any]] = [
+            {
+                "id": r.id,
+                "site": r.site.name,
+                "trigger": r.trigger,
+                "started_at": iso(r.started_at),
+                "finished_at": iso(r.finished_at),
+                "status": r.status,
+                "note": r.note,
+                "fetched": counts[r.id].fetched,
+                "unchanged": counts[r.id].unchanged,
+                "changed": counts[r.id].changed + counts[r.id].new,
+                "errors": counts[r.id].errors,
+                "changes": counts[r.id].changes,
+            }
+            for r in found
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "site", "trigger", "started", "took", "status", "fetched", "unchanged",
+                  "changed", "errors", "new changes", "note")  # fmt: skip
+    for row, run in zip(rows, found, strict=True):
+        took = run.finished_at - run.started_at if run.finished_at else None
+        table.add_row(
+            str(row["id"]), row["site"], row["trigger"], row["started_at"][:19].replace("T", " "),
+            str(took).split(".")[0] if took else "-", row["status"], str(row["fetched"]),
+            str(row["unchanged"]), str(row["changed"]), str(row["errors"]),
+            ", ".join(f"{k} {n}" for k, n in sorted(row["changes"].items())) or "-",
+            Text(printable(row["note"] or "")),
+        )  # fmt: skip
+    console.print(table)

@@ -1,0 +1,108 @@
+"""Notifications through Apprise: one message per run that found changes, one per failed or
+unhealthy run. Target URLs carry secrets (tokens, passwords): they are never logged or printed;
+a target is named by its scheme only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mfawatch.changeview import KIND_PRIORITY
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class ChangeNote:
+    id: int
+    kind: str
+    url: str
+
+
+@dataclass(frozen=True)
+class RunReport:
+    site: str
+    status: str
+    note: str | None
+    fetched: int
+    errors: int
+    changes: Sequence[ChangeNote]
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    body: str
+    failure: bool
+
+
+def messages_for(report: RunReport) -> list[Message]:
+    """What to say about one run: its new changes, its failure, both, or nothing.
+
+    >>> r = RunReport("embassy-seoul", "ok", None, 8, 0,
+    ...               [ChangeNote(4, "content_updated", "u4"), ChangeNote(5, "silent_edit", "u5")])
+    >>> [m.title for m in messages_for(r)]
+    ['mfawatch: embassy-seoul: 2 new changes (1 silent_edit, 1 content_updated)']
+    >>> print(messages_for(r)[0].body)
+    #5 silent_edit u5
+    #4 content_updated u4
+    """
+    out = []
+    if report.changes:
+        ordered = sorted(report.changes, key=lambda c: (_rank(c.kind), c.id))
+        counts: dict[str, int] = {}
+        for change in ordered:
+            counts[change.kind] = counts.get(change.kind, 0) + 1
+        summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        lines = [f"#{c.id} {c.kind} {c.url}" for c in ordered[:MAX_LISTED]]
+        if len(ordered) > MAX_LISTED:
+            lines.append(f"… and {len(ordered) - MAX_LISTED} more: mfawatch changes")
+        title = f"mfawatch: {report.site}: {len(ordered)} new change{'s' * (len(ordered) != 1)}"
+        out.append(Message(f"{title} ({summary})", "\n".join(lines), failure=False))
+    if report.status != "ok":
+        body = (
+            f"The crawl of {report.site} ended {report.status}: {report.note or 'no details'}.\n"
+            f"Pages fetched: {report.fetched}, errors: {report.errors}. See: mfawatch runs"
+        )
+        out.append(Message(f"mfawatch: {report.site}: crawl {report.status}", body, failure=True))
+    return out
+
+
+def _rank(kind: str) -> int:
+    return KIND_PRIORITY.index(kind) if kind in KIND_PRIORITY else len(KIND_PRIORITY)
+
+
+def describe_target(url: str) -> str:
+    """A target as it may be logged: its scheme and nothing else.
+
+    >>> describe_target("tgram://123456:secret-token@chat")
+    'tgram://…'
+    """
+    return f"{url.split('://', 1)[0]}://…" if "://" in url else "<target>"
+
+
+def send(targets: Sequence[str], messages: Sequence[Message]) -> int:
+    """Send each message to every target; the number of messages every target took."""
+    if not targets or not messages:
+        return 0
+    import apprise
+
+    # Apprise logs delivery problems with the target URL; keep its own logger quiet and say
+    # ourselves, without the URL, what failed.
+    logging.getLogger("apprise").setLevel(logging.CRITICAL)
+    hub = apprise.Apprise()
+    for url in targets:
+        if not hub.add(url):
+            log.error("notification target %s is not a valid Apprise URL", describe_target(url))
+    sent = 0
+    for message in messages:
+        kind = apprise.NotifyType.FAILURE if message.failure else apprise.NotifyType.INFO
+        if hub.notify(body=message.body, title=message.title, notify_type=kind):
+            sent += 1
+        else:
+            log.error("notification %r not delivered to every target", message.title)
+    return sent

@@ -1,0 +1,196 @@
+"""The scheduled service: APScheduler starts each site's crawl on its schedule, each crawl in a
+process of its own (`mfawatch crawl --site NAME --trigger schedule`): Twisted's reactor cannot
+restart, and a crash or memory growth in one crawl must not touch the service.
+
+Per site: one job with a stable id (``crawl:NAME``), at most one instance, coalesced misfires.
+SIGTERM/SIGINT: no new runs; the running crawls get a grace period to finish, are then asked to
+stop (Scrapy closes them as "shutdown" → run "interrupted"), then killed; exit 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from mfawatch.config import Config
+from mfawatch.errors import ConfigError, SiteBusy
+from scheduler.notify import ChangeNote, RunReport, describe_target, messages_for, send
+from scheduler.timing import first_run_time, make_trigger
+from storage.runs import close_stale_runs, last_run_start, list_runs, new_changes, run_summaries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Options:
+    every: str | None = None  # default schedule for sites without their own
+    jitter: dt.timedelta | None = None
+    timeout: dt.timedelta = dt.timedelta(hours=2)  # a crawl running longer is stopped
+    grace: dt.timedelta = dt.timedelta(seconds=60)  # on SIGTERM, before crawls are stopped
+    misfire_grace: dt.timedelta = dt.timedelta(hours=1)
+
+
+class Service:
+    def __init__(
+        self, config: Config, db_url: str, sessions: sessionmaker[Session], options: Options
+    ) -> None:
+        self.config = config
+        self.db_url = db_url
+        self.sessions = sessions
+        self.options = options
+        self.stopping = threading.Event()
+        # Sites whose run is under way, with their crawl process once it has started.
+        self._active: dict[str, subprocess.Popen[bytes] | None] = {}
+        self._changed = threading.Condition()
+
+    def run(self) -> int:
+        """Serve until SIGTERM or SIGINT; returns the exit code."""
+        scheduler = BackgroundScheduler(
+            timezone=dt.UTC,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(self.options.misfire_grace.total_seconds()),
+            },
+        )
+        now = dt.datetime.now(dt.UTC)
+        for site in self.config.sites:
+            schedule = site.schedule or self.options.every or self.config.schedule
+            if not schedule:
+                raise ConfigError(f"no schedule for site {site.name!r}: give --every or --cron")
+            trigger = make_trigger(schedule, self.options.jitter)
+            with self.sessions() as session:
+                first = first_run_time(trigger, last_run_start(session, site.name), now)
+            scheduler.add_job(
+                self.crawl_site,
+                trigger,
+                args=[site.name],
+                id=f"crawl:{site.name}",
+                name=f"crawl {site.name}",
+                next_run_time=first,
+                replace_existing=True,
+            )
+            log.info("%s: every %s; next crawl at %s", site.name, schedule, first.isoformat())
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        targets = ", ".join(describe_target(u) for u in self.config.notify) or "none"
+        log.info("service started: %d sites; notifications: %s", len(self.config.sites), targets)
+        scheduler.start()
+        self.stopping.wait()
+        log.info("stopping: no new crawls; waiting up to %ss for running ones", self._grace())
+        scheduler.shutdown(wait=False)
+        self._stop_children()
+        log.info("service stopped")
+        return 0
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        self.stopping.set()
+
+    def _grace(self) -> int:
+        return int(self.options.grace.total_seconds())
+
+    def crawl_site(self, site: str) -> None:
+        """One scheduled run (in a worker thread): the crawl in its own process."""
+        with self._changed:
+            if self.stopping.is_set():
+                return
+            self._active[site] = None
+        try:
+            self._run_once(site)
+        finally:
+            with self._changed:
+                del self._active[site]
+                self._changed.notify_all()
+
+    def _run_once(self, site: str) -> None:
+        started = dt.datetime.now(dt.UTC)
+        log.info("%s: run started", site)
+        command = [
+            sys.executable, "-m", "mfawatch", "--db", self.db_url, "--config",
+            str(self.config.path), "crawl", "--site", site, "--trigger", "schedule",
+        ]  # fmt: skip
+        # Its own session: a terminal's Ctrl-C reaches the service, which decides for it.
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+        with self._changed:
+            self._active[site] = child
+        if self.stopping.is_set():  # the stop came while it was starting
+            _stop(child, grace=10)
+        code, timed_out = self._wait(child)
+        if code == SiteBusy.exit_code:
+            log.warning("%s: skipped, another process is crawling this site", site)
+            return
+        self._record_end(site, started, code, timed_out)
+
+    def _wait(self, child: subprocess.Popen[bytes]) -> tuple[int, bool]:
+        try:
+            return child.wait(timeout=self.options.timeout.total_seconds()), False
+        except subprocess.TimeoutExpired:
+            _stop(child, grace=10)
+            return child.wait(), True
+
+    def _record_end(self, site: str, started: dt.datetime, code: int, timed_out: bool) -> None:
+        with self.sessions.begin() as session:
+            if timed_out or code != 0:
+                # A crawl stopped from outside could not close its run: close it here.
+                status = "timed_out" if timed_out else "interrupted" if code < 0 else "failed"
+                note = (
+                    f"ran longer than {self.options.timeout}"
+                    if timed_out
+                    else f"crawl process ended with code {code}"
+                )
+                close_stale_runs(session, [site], status, note)
+            runs = [r for r in list_runs(session, site=site, since=started, limit=None)]
+            counts = run_summaries(session, [r.id for r in runs])
+            reports = [
+                RunReport(
+                    site=site,
+                    status=run.status,
+                    note=run.note,
+                    fetched=counts[run.id].fetched,
+                    errors=counts[run.id].errors,
+                    changes=[ChangeNote(*c) for c in new_changes(session, run.id)],
+                )
+                for run in runs
+            ]
+        for report in reports:
+            log.info(
+                "%s: run ended %s: %d fetched, %d errors, %d new changes%s",
+                site, report.status, report.fetched, report.errors, len(report.changes),
+                f" ({report.note})" if report.note else "",
+            )  # fmt: skip
+            send(self.config.notify, messages_for(report))
+
+    def _stop_children(self) -> None:
+        with self._changed:
+            children = [c for c in self._active.values() if c is not None]
+        for child in children:
+            try:
+                child.wait(timeout=self._grace())
+            except subprocess.TimeoutExpired:
+                _stop(child, grace=10)
+        # The worker threads record each run's end and send its notifications: let them.
+        with self._changed:
+            self._changed.wait_for(lambda: not self._active, timeout=30)
+
+
+def _stop(child: subprocess.Popen[bytes], grace: float) -> None:
+    """Ask a crawl to stop (Scrapy closes the spider as "shutdown"), then kill it."""
+    if child.poll() is not None:
+        return
+    os.killpg(child.pid, signal.SIGTERM)
+    try:
+        child.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()

@@ -1,0 +1,196 @@
+"""Runs: one crawl of one site, from start to its status (ok, failed, timed_out, interrupted,
+unhealthy), with counts derived from its fetches and changes.
+
+A run is *unhealthy* when the crawl finished but the site looks redesigned or is blocking us:
+no page could be fetched, most pages did not match the layout, or the "last updated" line
+vanished from most pages that had it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased, joinedload
+
+from storage.archive import GOOD_OUTCOMES, Outcome
+from storage.models import Change, Fetch, Page, Run, Site, utcnow
+
+RUN_STATES = ("running", "ok", "failed", "timed_out", "interrupted", "unhealthy")
+
+
+def start_run(session: Session, site_name: str, layout: str, trigger: str) -> int:
+    site = session.scalar(select(Site).where(Site.name == site_name))
+    if site is None:
+        site = Site(name=site_name, layout=layout)
+        session.add(site)
+    site.layout = layout
+    run = Run(site=site, trigger=trigger, status="running")
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(session: Session, run_id: int, status: str, note: str | None = None) -> str:
+    """Close a run; a crawl that finished "ok" is checked for health first. Returns the status."""
+    run = session.get_one(Run, run_id)
+    if status == "ok":
+        problem = health_problem(session, run_id)
+        if problem:
+            status, note = "unhealthy", problem
+    run.status = status
+    run.note = note
+    run.finished_at = utcnow()
+    if status == "ok" and run.site.baseline_at is None:
+        run.site.baseline_at = run.finished_at
+    return status
+
+
+def close_stale_runs(session: Session, site_names: Sequence[str], status: str, note: str) -> int:
+    """Mark runs still "running" for these sites as ended (their process died).
+
+    Only the holder of the sites' crawl locks may call this: then no live crawl owns them.
+    """
+    site_ids = select(Site.id).where(Site.name.in_(site_names))
+    result = session.execute(
+        update(Run)
+        .where(Run.site_id.in_(site_ids), Run.status == "running")
+        .values(status=status, note=note, finished_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def health_problem(session: Session, run_id: int) -> str | None:
+    """Why a finished run looks unhealthy, or None."""
+    outcomes: Counter[str] = Counter()
+    for outcome, n in session.execute(
+        select(Fetch.outcome, func.count()).where(Fetch.run_id == run_id).group_by(Fetch.outcome)
+    ):
+        outcomes[outcome] = n
+    fetched = sum(outcomes.values())
+    seen = sum(outcomes[o] for o in GOOD_OUTCOMES) + outcomes[Outcome.GONE]
+    if seen == 0:
+        return f"no page could be fetched ({fetched} tried)" if fetched else "no page was found"
+    broken = outcomes[Outcome.EXTRACTION_FAILED]
+    if broken * 2 > fetched:
+        return f"{broken} of {fetched} pages did not match the layout (redesign or block page?)"
+    had, lost = _date_lines_lost(session, run_id)
+    if lost and lost * 2 > had:
+        return f'the "last updated" line vanished from {lost} of {had} pages that had it'
+    return None
+
+
+def _date_lines_lost(session: Session, run_id: int) -> tuple[int, int]:
+    """Of this run's good fetches whose previous good fetch had a date line, how many lost it."""
+    earlier, previous = aliased(Fetch), aliased(Fetch)
+    previous_id = (
+        select(func.max(earlier.id))
+        .where(earlier.page_id == Fetch.page_id, earlier.id < Fetch.id)
+        .where(earlier.outcome.in_(GOOD_OUTCOMES))
+        .correlate(Fetch)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Fetch.declared_raw)
+        .join(previous, previous.id == previous_id)
+        .where(Fetch.run_id == run_id, Fetch.outcome.in_(GOOD_OUTCOMES))
+        .where(previous.declared_raw.is_not(None))
+    ).all()
+    return len(rows), sum(1 for (now,) in rows if now is None)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    fetched: int = 0
+    unchanged: int = 0
+    new: int = 0
+    changed: int = 0
+    errors: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    changes: dict[str, int] = field(default_factory=dict)
+
+
+def summarize(outcomes: Counter[str], kinds: Counter[str]) -> RunSummary:
+    return RunSummary(
+        fetched=sum(outcomes.values()),
+        unchanged=outcomes[Outcome.UNCHANGED] + outcomes[Outcome.NOT_MODIFIED],
+        new=outcomes[Outcome.NEW],
+        changed=outcomes[Outcome.CHANGED],
+        errors=outcomes[Outcome.FAILED] + outcomes[Outcome.EXTRACTION_FAILED],
+        outcomes=dict(outcomes),
+        changes=dict(kinds),
+    )
+
+
+def run_summaries(session: Session, run_ids: Sequence[int]) -> dict[int, RunSummary]:
+    """Counts per run, in two grouped queries whatever the number of runs."""
+    outcomes: dict[int | None, Counter[str]] = defaultdict(Counter)
+    for run_id, outcome, n in session.execute(
+        select(Fetch.run_id, Fetch.outcome, func.count())
+        .where(Fetch.run_id.in_(run_ids))
+        .group_by(Fetch.run_id, Fetch.outcome)
+    ):
+        outcomes[run_id][outcome] = n
+    kinds: dict[int | None, Counter[str]] = defaultdict(Counter)
+    for run_id, kind, n in session.execute(
+        select(Fetch.run_id, Change.kind, func.count())
+        .join(Fetch, Change.new_fetch_id == Fetch.id)
+        .where(Fetch.run_id.in_(run_ids))
+        .group_by(Fetch.run_id, Change.kind)
+    ):
+        kinds[run_id][kind] = n
+    return {rid: summarize(outcomes[rid], kinds[rid]) for rid in run_ids}
+
+
+def total_summary(session: Session, run_ids: Sequence[int]) -> RunSummary:
+    outcomes: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    for summary in run_summaries(session, run_ids).values():
+        outcomes.update(summary.outcomes)
+        kinds.update(summary.changes)
+    return summarize(outcomes, kinds)
+
+
+def list_runs(
+    session: Session,
+    *,
+    site: str | None = None,
+    ids: Sequence[int] | None = None,
+    since: dt.datetime | None = None,
+    limit: int | None = 50,
+) -> Sequence[Run]:
+    """Runs, newest first."""
+    query = select(Run).join(Run.site).options(joinedload(Run.site))
+    if site:
+        query = query.where(Site.name == site)
+    if ids is not None:
+        query = query.where(Run.id.in_(ids))
+    if since:
+        query = query.where(Run.started_at >= since)
+    query = query.order_by(Run.started_at.desc(), Run.id.desc())
+    return session.scalars(query.limit(limit) if limit else query).all()
+
+
+def last_run_start(session: Session, site_name: str) -> dt.datetime | None:
+    return session.scalar(
+        select(Run.started_at)
+        .join(Run.site)
+        .where(Site.name == site_name)
+        .order_by(Run.started_at.desc())
+        .limit(1)
+    )
+
+
+def new_changes(session: Session, run_id: int) -> Sequence[tuple[int, str, str]]:
+    """(id, kind, page URL) of the changes a run found that still wait for review."""
+    rows = session.execute(
+        select(Change.id, Change.kind, Page.url)
+        .join(Fetch, Change.new_fetch_id == Fetch.id)
+        .join(Page, Change.page_id == Page.id)
+        .where(Fetch.run_id == run_id, Change.status == "pending")
+        .order_by(Change.id)
+    )
+    return [(cid, kind, url) for cid, kind, url in rows]

@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mfawatch.cli.common import State, console, iso, parse_when, print_json
+from mfawatch.changeview import iso
+from mfawatch.cli.common import State, console, parse_when, print_json
 from mfawatch.text import printable
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
@@ -100,7 +101,7 @@ def show(
         console.print(Text(printable(f"{header}: the page was gone ({fetch.error or 'removed'})")))
         return
     console.print(Text(printable(f"{header}; last updated: {data['last_updated'] or 'none'}\n")))
-    console.print(Text(printable(data["text"] or "")))
+    console.print(Text(printable(data["text"] or "")), soft_wrap=True)
 
 
 def pages(

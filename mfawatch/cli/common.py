@@ -85,10 +85,6 @@ def parse_when(value: str, *, end_of_day: bool = False) -> dt.datetime:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
-def iso(value: dt.date | dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def print_json(data: Any) -> None:
     # ensure_ascii=False keeps Azerbaijani and Russian readable; control characters are escaped.
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")

@@ -9,12 +9,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mfawatch.cli.common import State, console, iso, parse_when, print_json
+from mfawatch.changeview import change_detail, change_pieces, change_summary, diff_json
+from mfawatch.cli.common import State, console, parse_when, print_json
 from mfawatch.detect import ChangeKind
-from mfawatch.diffing import Op, Piece, word_diff
+from mfawatch.diffing import Op, Piece
 from mfawatch.errors import MfawatchError
 from mfawatch.text import printable
-from storage.models import Change
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 STATUSES = ("pending", "accepted", "dismissed", "all")
@@ -76,23 +76,6 @@ def changes(
     console.print(table)
 
 
-def change_summary(change: Change) -> dict[str, Any]:
-    return {
-        "id": change.id,
-        "url": change.page.url,
-        "page_key": change.page.key,
-        "site": change.page.site.name,
-        "lang": change.page.lang,
-        "kind": change.kind,
-        "status": change.status,
-        "detected_at": iso(change.detected_at),
-        "old_last_updated": iso(change.old_declared),
-        "new_last_updated": iso(change.new_declared),
-        "words_added": change.words_added,
-        "words_removed": change.words_removed,
-    }
-
-
 def diff(
     ctx: typer.Context,
     change_id: Annotated[int, typer.Argument(metavar="ID", help="A change id.")],
@@ -104,29 +87,14 @@ def diff(
     state: State = ctx.obj
     with state.sessions()() as session:
         change = get_change(session, change_id)
-        old_text = change.old_version.text if change.old_version else ""
-        new_text = change.new_version.text if change.new_version else old_text
-        pieces = word_diff(old_text, new_text)
-        data = change_summary(change)
-        data["window"] = {
-            "last_seen_old": iso(change.old_fetch.fetched_at) if change.old_fetch else None,
-            "first_seen_new": iso(change.new_fetch.fetched_at),
-        }
-        data["new_fetch"] = {
-            "http_status": change.new_fetch.http_status,
-            "outcome": change.new_fetch.outcome,
-            "error": change.new_fetch.error,
-        }
-        data["reviews"] = [
-            {"status": r.status, "note": r.note, "reviewer": r.reviewer, "at": iso(r.decided_at)}
-            for r in change.reviews
-        ]
+        pieces = change_pieces(change)
+        data = change_detail(change)
     if as_json:
-        data["diff"] = [{"op": p.op.name.lower(), "text": p.text} for p in pieces]
+        data["diff"] = diff_json(pieces)
         print_json(data)
         return
     _print_change_header(data)
-    console.print(render_diff(pieces))
+    console.print(render_diff(pieces), soft_wrap=True)
 
 
 def render_diff(pieces: list[Piece]) -> Text:

@@ -1,0 +1,80 @@
+"""One change as every front end shows it (CLI, reports, the review app): plain data, JSON-ready.
+
+Callers pass ORM rows loaded in their own session; nothing here queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from mfawatch.diffing import Piece, word_diff
+from storage.models import Change
+
+# A reviewer's order: the kinds that most need a human first.
+KIND_PRIORITY = (
+    "silent_edit",
+    "date_regressed",
+    "removed",
+    "extraction_failed",
+    "content_updated",
+    "date_only",
+    "new_page",
+    "restored",
+)
+
+
+def iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def change_summary(change: Change) -> dict[str, Any]:
+    """The fields of a change in lists; needs change.page and change.page.site loaded."""
+    return {
+        "id": change.id,
+        "url": change.page.url,
+        "page_id": change.page_id,
+        "page_key": change.page.key,
+        "site": change.page.site.name,
+        "lang": change.page.lang,
+        "title": change.page.title,
+        "kind": change.kind,
+        "status": change.status,
+        "detected_at": iso(change.detected_at),
+        "old_last_updated": iso(change.old_declared),
+        "new_last_updated": iso(change.new_declared),
+        "words_added": change.words_added,
+        "words_removed": change.words_removed,
+    }
+
+
+def change_pieces(change: Change) -> list[Piece]:
+    """The word diff of a change (a removal or a failure shows the old text unchanged)."""
+    old_text = change.old_version.text if change.old_version else ""
+    new_text = change.new_version.text if change.new_version else old_text
+    return word_diff(old_text, new_text)
+
+
+def change_detail(change: Change) -> dict[str, Any]:
+    """Everything about one change, but the diff; needs storage.queries.get_change's loading."""
+    data = change_summary(change)
+    data["old_version_id"] = change.old_version_id
+    data["new_version_id"] = change.new_version_id
+    data["window"] = {
+        "last_seen_old": iso(change.old_fetch.fetched_at) if change.old_fetch else None,
+        "first_seen_new": iso(change.new_fetch.fetched_at),
+    }
+    data["new_fetch"] = {
+        "http_status": change.new_fetch.http_status,
+        "outcome": change.new_fetch.outcome,
+        "error": change.new_fetch.error,
+    }
+    data["reviews"] = [
+        {"status": r.status, "note": r.note, "reviewer": r.reviewer, "at": iso(r.decided_at)}
+        for r in change.reviews
+    ]
+    return data
+
+
+def diff_json(pieces: list[Piece]) -> list[dict[str, str]]:
+    return [{"op": p.op.name.lower(), "text": p.text} for p in pieces]

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from mfawatch.cli import archive, crawl, review, service
+from mfawatch.cli import archive, crawl, report, review, service, web
 from mfawatch.cli.common import State
 from mfawatch.errors import MfawatchError
 
@@ -64,7 +64,7 @@ def _options(
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (crawl, review, archive, service):
+for module in (crawl, review, archive, service, report, web):
     module.register(app)
 
 

@@ -2,8 +2,73 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import os
+import re
+from typing import Annotated
+
 import typer
+
+from mfawatch.cli.common import State
+from mfawatch.errors import MfawatchError
+
+_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s]*")
 
 
 def register(app: typer.Typer) -> None:
-    """Filled in by the web app work (issue 4)."""
+    app.command()(serve)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the review app: the queue, diffs, page timelines, search, and a JSON API.
+
+    On any address but loopback it needs an access token in $MFAWATCH_TOKEN; browsers open
+    it once with ?token=…, scripts send Authorization: Bearer ….
+    """
+    token = os.environ.get("MFAWATCH_TOKEN") or None
+    loopback = is_loopback(host)
+    if token is None and not loopback:
+        raise MfawatchError(
+            f"refusing to serve on {host} without an access token: set MFAWATCH_TOKEN "
+            "(or serve on 127.0.0.1)"
+        )
+    import uvicorn
+
+    from mfawatch.web.app import create_app
+    from mfawatch.web.security import LOOPBACK_HOSTS
+
+    state: State = ctx.obj
+    # Without a token, answer only to loopback names: a DNS-rebinding page cannot reach us.
+    hosts = None if token else {*LOOPBACK_HOSTS, host.strip("[]")}
+    app = create_app(state.sessions(), token=token, allowed_hosts=hosts)
+    logging.getLogger("uvicorn.access").addFilter(_hide_token)
+    uvicorn.run(app, host=host, port=port, log_level="debug" if state.verbose else "info")
+
+
+def is_loopback(host: str) -> bool:
+    """
+    >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("localhost")
+    (True, True, True)
+    >>> is_loopback("0.0.0.0"), is_loopback("192.168.1.5"), is_loopback("example.org")
+    (False, False, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def _hide_token(record: logging.LogRecord) -> bool:
+    """Access log lines show ?token=… (the first visit's URL) without the token."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(
+            _TOKEN_IN_URL.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in record.args
+        )
+    return True

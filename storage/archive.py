@@ -186,6 +186,8 @@ def _change(
     added = removed = 0
     if old is not None and new is not None and old.id != new.id:
         added, removed = diff_stats(word_diff(old.text, new.text))
+    elif old is None and new is not None:  # a new page: all of it is new
+        added = len(new.text.split())
     last_good = session.scalar(
         select(func.max(Fetch.id)).where(
             Fetch.page_id == page.id, Fetch.id != fetch.id, Fetch.outcome.in_(GOOD_OUTCOMES)

@@ -2,8 +2,61 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from mfawatch.cli.common import State, parse_when
+from mfawatch.errors import MfawatchError
+from mfawatch.reports import FORMATS, ReportFilters, gather_report, render_report
 
 
 def register(app: typer.Typer) -> None:
-    """Filled in by the report work (issue 4)."""
+    app.command()(report)
+
+
+def report(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option(help="Detected on or after (YYYY-MM-DD).")] = None,
+    status: Annotated[str, typer.Option(help="pending, accepted, dismissed or all.")] = "pending",
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind of change.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, md or json.")] = "html",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file [default: stdout].")
+    ] = None,
+) -> None:
+    """A report of changes: counts by kind and site, then each change with its diff."""
+    if fmt not in FORMATS:
+        raise MfawatchError(f"--format must be one of {', '.join(FORMATS)}")
+    filters = ReportFilters(
+        status=status, since=parse_when(since) if since else None, site=site, kind=kind
+    )
+    state: State = ctx.obj
+    with state.sessions()() as session:
+        gathered = gather_report(session, filters)
+        text = render_report(gathered, fmt)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    write_atomically(output, text)
+    count = len(gathered.changes)
+    typer.echo(f"report of {count} change{'' if count == 1 else 's'} written to {output}")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a file whole or not at all: a temporary file beside it, then a rename."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        # 0o666 and the umask, as for any new file (a temporary file would be private).
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise MfawatchError(f"cannot write {path}: {exc.strerror or exc}") from None

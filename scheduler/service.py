@@ -26,7 +26,14 @@ from mfawatch.config import Config
 from mfawatch.errors import ConfigError, SiteBusy
 from scheduler.notify import ChangeNote, RunReport, describe_target, messages_for, send
 from scheduler.timing import first_run_time, make_trigger
-from storage.runs import close_stale_runs, last_run_start, list_runs, new_changes, run_summaries
+from storage.runs import (
+    close_stale_runs,
+    last_run_start,
+    list_runs,
+    mark_timed_out,
+    new_changes,
+    run_summaries,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +75,10 @@ class Service:
             schedule = site.schedule or self.options.every or self.config.schedule
             if not schedule:
                 raise ConfigError(f"no schedule for site {site.name!r}: give --every or --cron")
-            trigger = make_trigger(schedule, self.options.jitter)
             with self.sessions() as session:
-                first = first_run_time(trigger, last_run_start(session, site.name), now)
+                last = last_run_start(session, site.name)
+            first = first_run_time(make_trigger(schedule), last, now)
+            trigger = make_trigger(schedule, self.options.jitter, start=first)
             scheduler.add_job(
                 self.crawl_site,
                 trigger,
@@ -149,7 +157,10 @@ class Service:
                     if timed_out
                     else f"crawl process ended with code {code}"
                 )
-                close_stale_runs(session, [site], status, note)
+                if timed_out:  # the crawl may have closed its run itself, as "interrupted"
+                    mark_timed_out(session, site, started, note)
+                else:
+                    close_stale_runs(session, [site], status, note)
             runs = [r for r in list_runs(session, site=site, since=started, limit=None)]
             counts = run_summaries(session, [r.id for r in runs])
             reports = [

@@ -39,8 +39,13 @@ def parse_duration(text: str) -> dt.timedelta:
     return total
 
 
-def make_trigger(schedule: str, jitter: dt.timedelta | None = None) -> BaseTrigger:
+def make_trigger(
+    schedule: str, jitter: dt.timedelta | None = None, start: dt.datetime | None = None
+) -> BaseTrigger:
     """An interval (``6h``) or a crontab line (``0 3 * * *``), in UTC.
+
+    An interval counts from ``start`` (the site's first crawl under this service), so the
+    second crawl comes one whole interval after the first, not at some earlier clock slot.
 
     >>> make_trigger("6h").interval
     datetime.timedelta(seconds=21600)
@@ -54,10 +59,11 @@ def make_trigger(schedule: str, jitter: dt.timedelta | None = None) -> BaseTrigg
         trigger.jitter = seconds
         return trigger
     interval = parse_duration(schedule)
-    # A fixed start keeps the interval's phase stable across restarts.
-    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     return IntervalTrigger(
-        seconds=interval.total_seconds(), start_date=epoch, timezone=dt.UTC, jitter=seconds
+        seconds=interval.total_seconds(),
+        start_date=start or dt.datetime.now(dt.UTC),
+        timezone=dt.UTC,
+        jitter=seconds,
     )
 
 

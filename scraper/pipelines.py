@@ -76,7 +76,11 @@ class ArchivePipeline:
             return
         # "finished" is a whole crawl; anything else (shutdown, a closespider limit) is not.
         status = {"finished": "ok", "shutdown": "interrupted"}.get(reason, "failed")
+        note = None if reason == "finished" else f"crawl ended: {reason}"
+        lost = self.crawler.stats.get_value("mfawatch/db_errors", 0) if self.crawler.stats else 0
+        if lost:
+            status, note = "failed", f"{lost} fetches could not be archived (database errors)"
         with self.Session.begin() as session:
             for run_id in self.run_ids.values():
-                finish_run(session, run_id, status)
+                finish_run(session, run_id, status, note)
         close_database(self.Session)

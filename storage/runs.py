@@ -63,6 +63,20 @@ def close_stale_runs(session: Session, site_names: Sequence[str], status: str, n
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def mark_timed_out(session: Session, site_name: str, since: dt.datetime, note: str) -> int:
+    """Mark the site's runs started since `since` as timed out: the crawl was stopped for running
+    too long, whether it still closed its runs itself ("interrupted") or died first ("running").
+    """
+    site_ids = select(Site.id).where(Site.name == site_name)
+    result = session.execute(
+        update(Run)
+        .where(Run.site_id.in_(site_ids), Run.started_at >= since)
+        .where(Run.status.in_(("running", "interrupted")))
+        .values(status="timed_out", note=note, finished_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def health_problem(session: Session, run_id: int) -> str | None:
     """Why a finished run looks unhealthy, or None."""
     outcomes: Counter[str] = Counter()
@@ -72,11 +86,12 @@ def health_problem(session: Session, run_id: int) -> str | None:
         outcomes[outcome] = n
     fetched = sum(outcomes.values())
     seen = sum(outcomes[o] for o in GOOD_OUTCOMES) + outcomes[Outcome.GONE]
-    if seen == 0:
-        return f"no page could be fetched ({fetched} tried)" if fetched else "no page was found"
+    # Pages fetched but not matching the layout first: "could not be fetched" would mislead.
     broken = outcomes[Outcome.EXTRACTION_FAILED]
     if broken * 2 > fetched:
         return f"{broken} of {fetched} pages did not match the layout (redesign or block page?)"
+    if seen == 0:
+        return f"no page could be fetched ({fetched} tried)" if fetched else "no page was found"
     had, lost = _date_lines_lost(session, run_id)
     if lost and lost * 2 > had:
         return f'the "last updated" line vanished from {lost} of {had} pages that had it'

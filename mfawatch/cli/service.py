@@ -95,8 +95,9 @@ def runs(
                 "status": r.status,
                 "note": r.note,
                 "fetched": counts[r.id].fetched,
+                "new": counts[r.id].new,
                 "unchanged": counts[r.id].unchanged,
-                "changed": counts[r.id].changed + counts[r.id].new,
+                "changed": counts[r.id].changed,
                 "errors": counts[r.id].errors,
                 "changes": counts[r.id].changes,
             }
@@ -105,14 +106,14 @@ def runs(
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "site", "trigger", "started", "took", "status", "fetched", "unchanged",
-                  "changed", "errors", "new changes", "note")  # fmt: skip
+    table = Table("id", "site", "trigger", "started", "took", "status", "fetched", "new",
+                  "unchanged", "changed", "errors", "new changes", "note")  # fmt: skip
     for row, run in zip(rows, found, strict=True):
         took = run.finished_at - run.started_at if run.finished_at else None
         table.add_row(
             str(row["id"]), row["site"], row["trigger"], row["started_at"][:19].replace("T", " "),
             str(took).split(".")[0] if took else "-", row["status"], str(row["fetched"]),
-            str(row["unchanged"]), str(row["changed"]), str(row["errors"]),
+            str(row["new"]), str(row["unchanged"]), str(row["changed"]), str(row["errors"]),
             ", ".join(f"{k} {n}" for k, n in sorted(row["changes"].items())) or "-",
             Text(printable(row["note"] or "")),
         )  # fmt: skip

@@ -121,7 +121,7 @@ class MfaSpider(Spider):
         result.http_status = response.status
         result.etag = _header(response, b"ETag")
         result.last_modified = _header(response, b"Last-Modified")
-        result.raw = response.body
+        result.raw = response.body if response.status != 304 else None  # a 304 has no body
         _observe(result, response, site)
         yield result
         if result.seen is Seen.CONTENT:  # sibling sections are often linked from the page

@@ -198,3 +198,27 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "mfawatch", *args],
         check=False, capture_output=True, text=True, timeout=60, cwd=cwd,
     )  # fmt: skip
+
+
+def test_query_commands_never_import_the_crawler(
+    tmp_path: Path, db_url: str, archive: object
+) -> None:
+    # Issue 2: queries stay light; Scrapy/Twisted (and Jinja2, the web app) load only when used.
+    probe = (
+        "import sys\n"
+        "from mfawatch.cli import app\n"
+        "for args in (['changes'], ['pages'], ['history', sys.argv[2]], ['diff', '1']):\n"
+        "    try:\n"
+        "        app(['--db', sys.argv[1], *args, '--json'])\n"
+        "    except SystemExit as stop:\n"
+        "        assert not stop.code, (args, stop.code)\n"
+        "heavy = sorted(m for m in ('scrapy', 'twisted', 'jinja2', 'fastapi', 'dateparser')\n"
+        "               if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, db_url, URL],
+        check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"

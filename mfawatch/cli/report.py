@@ -11,7 +11,6 @@ import typer
 
 from mfawatch.cli.common import State, parse_when
 from mfawatch.errors import MfawatchError
-from mfawatch.reports import FORMATS, ReportFilters, gather_report, render_report
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +29,9 @@ def report(
     ] = None,
 ) -> None:
     """A report of changes: counts by kind and site, then each change with its diff."""
+    # Imported here: Jinja2 has no business on the other commands' start-up path.
+    from mfawatch.reports import FORMATS, ReportFilters, gather_report, render_report
+
     if fmt not in FORMATS:
         raise MfawatchError(f"--format must be one of {', '.join(FORMATS)}")
     filters = ReportFilters(

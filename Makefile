@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # CI and `make test-postgres` point the suite at the machine's PostgreSQL.
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: venv demo test test-postgres lint crawl clean
+.PHONY: venv demo test test-postgres lint crawl bench clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,18 @@ lint: venv
 # The real sites of the default sites file (or ./sites.toml): needs the internet.
 crawl: venv
 	$(BIN)/mfawatch crawl
+
+# Issue 5's benchmark (benchmarks/README.md): ~5 min on 2 cores, writes benchmarks/results.json.
+# urlwatch, the yardstick, gets an environment of its own. BENCH_ARGS=--quick for a small run.
+URLWATCH_VENV := benchmarks/.venv-urlwatch
+
+bench: venv $(URLWATCH_VENV)/.installed-stamp
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+$(URLWATCH_VENV)/.installed-stamp:
+	$(PYTHON) -m venv $(URLWATCH_VENV)
+	$(URLWATCH_VENV)/bin/python -m pip install --quiet urlwatch
+	touch $@
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info

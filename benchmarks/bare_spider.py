@@ -1,0 +1,74 @@
+"""A bare Scrapy spider, the yardstick for mfawatch's crawl: it fetches every URL of a list
+and does nothing with the responses.
+
+    python benchmarks/bare_spider.py URLS_FILE
+
+Its settings are mfawatch's own (scraper/settings.py) without mfawatch's components, with the
+same overrides that the benchmark's sites file gives mfawatch (POLITENESS_OFF): no delay, no
+autothrottle, the same concurrency, robots.txt obeyed by both.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.crawler import CrawlerProcess
+from scrapy.http import Response
+
+# Both crawlers get these (mfawatch through the [settings] of its sites file).
+POLITENESS_OFF: dict[str, Any] = {
+    "AUTOTHROTTLE_ENABLED": False,
+    "DOWNLOAD_DELAY": 0,
+    "CONCURRENT_REQUESTS": 10,  # urlwatch runs 10 worker threads
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 10,
+    "ROBOTSTXT_OBEY": True,
+    "MFAWATCH_RETRY_BACKOFF": 0,
+}
+# The generic part of scraper/settings.py: what any Scrapy project would set too.
+SHARED = (
+    "USER_AGENT", "ROBOTSTXT_OBEY", "COOKIES_ENABLED", "TELNETCONSOLE_ENABLED",
+    "DOWNLOAD_TIMEOUT", "RETRY_ENABLED", "RETRY_TIMES", "REDIRECT_MAX_TIMES",
+    "DOWNLOAD_MAXSIZE", "DOWNLOAD_WARNSIZE", "LOG_LEVEL",
+)  # fmt: skip
+
+
+def bare_settings() -> dict[str, Any]:
+    from scraper import settings as mfawatch_settings
+
+    shared = {name: getattr(mfawatch_settings, name) for name in SHARED}
+    politeness = {k: v for k, v in POLITENESS_OFF.items() if not k.startswith("MFAWATCH_")}
+    return {**shared, **politeness}
+
+
+class BareSpider(Spider):
+    name = "bare"
+
+    def __init__(self, urls: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.urls = urls
+        self.responses = 0
+
+    async def start(self) -> AsyncIterator[Request]:
+        for url in self.urls:
+            yield Request(url, callback=self.parse)
+
+    def parse(self, response: Response) -> None:
+        self.responses += 1
+
+    def closed(self, reason: str) -> None:
+        print(f"bare: {self.responses} responses ({reason})", flush=True)
+
+
+def main() -> None:
+    urls = Path(sys.argv[1]).read_text().split()
+    process = CrawlerProcess(bare_settings())
+    process.crawl(BareSpider, urls=urls)
+    process.start()
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ in ``mfawatch/layouts/``; a sites file may add its own under ``[layouts."name"]`
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -94,6 +95,11 @@ class Config:
 
     def layouts(self) -> list[Layout]:
         return list({s.layout.name: s.layout for s in self.sites}.values())
+
+
+def layout_fingerprint(layout: Layout) -> str:
+    """A short hash of everything in a layout: it changes when any selector or rule does."""
+    return hashlib.sha256(repr(layout).encode("utf-8")).hexdigest()[:16]
 
 
 def page_identity(layout: Layout, url: str) -> tuple[PageId, PageRule] | None:

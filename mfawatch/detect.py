@@ -41,10 +41,15 @@ class Seen(StrEnum):
     """What one fetch observed, before comparison."""
 
     CONTENT = "content"
-    NOT_MODIFIED = "not_modified"
+    NOT_MODIFIED = "not_modified"  # a 304 to a conditional request
+    SAME_BYTES = "same_bytes"  # the very bytes of the last good fetch: nothing to extract
     GONE = "gone"
     EXTRACTION_FAILED = "extraction_failed"
     FAILED = "failed"
+
+
+# Observations that vouch for the last good version, its declared date included.
+VOUCHED = frozenset({Seen.NOT_MODIFIED, Seen.SAME_BYTES})
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,7 @@ def classify_change(  # noqa: PLR0911 - one return per rule reads best
     if obs.seen is Seen.EXTRACTION_FAILED:
         kind = None if known.status is PageStatus.BROKEN else ChangeKind.EXTRACTION_FAILED
         return Verdict(kind, PageStatus.BROKEN)
-    if obs.seen is Seen.NOT_MODIFIED:
+    if obs.seen in VOUCHED:
         kind = ChangeKind.RESTORED if known.status is PageStatus.REMOVED else None
         return Verdict(kind, PageStatus.ACTIVE)
     if known.status is PageStatus.REMOVED:
@@ -109,7 +114,7 @@ def classify_change(  # noqa: PLR0911 - one return per rule reads best
 
 
 def _first_sight(obs: Observation, *, baseline: bool) -> Verdict:
-    if obs.seen in (Seen.CONTENT, Seen.NOT_MODIFIED):
+    if obs.seen is Seen.CONTENT or obs.seen in VOUCHED:
         return Verdict(None if baseline else ChangeKind.NEW_PAGE, PageStatus.ACTIVE)
     if obs.seen is Seen.EXTRACTION_FAILED:
         return Verdict(None if baseline else ChangeKind.EXTRACTION_FAILED, PageStatus.BROKEN)

@@ -10,6 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
+from mfawatch.config import layout_fingerprint
 from storage.archive import FetchResult, record_fetch
 from storage.db import close_database, open_database
 from storage.runs import finish_run, start_run
@@ -41,7 +42,11 @@ class ArchivePipeline:
         with self.Session.begin() as session:
             for site in spider.sites:
                 self.run_ids[site.name] = start_run(
-                    session, site.name, site.layout.name, self.trigger
+                    session,
+                    site.name,
+                    site.layout.name,
+                    self.trigger,
+                    layout_fingerprint(site.layout),
                 )
         stats = self.crawler.stats
         assert stats is not None

@@ -12,9 +12,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from mfawatch.detect import ChangeKind, Known, Observation, PageStatus, Seen, classify_change
+from mfawatch.detect import (
+    VOUCHED,
+    ChangeKind,
+    Known,
+    Observation,
+    PageStatus,
+    Seen,
+    classify_change,
+)
 from mfawatch.diffing import diff_stats, word_diff
 from mfawatch.text import bytes_hash, text_hash
 from storage.models import Change, ContentVersion, Fetch, Page, Run
@@ -65,10 +73,18 @@ class Recorded:
 
 
 def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded:
-    run = session.get_one(Run, run_id)
+    run = session.get_one(Run, run_id, options=[joinedload(Run.site)])
     if run.site.name != result.site:
         raise ValueError(f"fetch of site {result.site!r} recorded in a run of {run.site.name!r}")
-    page = session.scalar(select(Page).where(Page.key == result.key))
+    # The current version's hash is all an unchanged fetch needs: its text and raw HTML are
+    # loaded only when a change is diffed.
+    page = session.scalar(
+        select(Page)
+        .where(Page.key == result.key)
+        .options(
+            joinedload(Page.current_version).load_only(ContentVersion.id, ContentVersion.text_hash)
+        )
+    )
     known = None
     if page is None:
         page = _new_page(run.site_id, result)
@@ -95,7 +111,7 @@ def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded
         raw_hash=bytes_hash(result.raw) if result.raw is not None else None,
         version_id=version.id if version else None,
         # A 304 vouches for the date too: the fetch shows the one it confirmed.
-        declared_raw=page.declared_raw if result.seen is Seen.NOT_MODIFIED else result.declared_raw,
+        declared_raw=page.declared_raw if result.seen in VOUCHED else result.declared_raw,
         declared_date=obs.declared,
         outcome=_outcome(result.seen, page, version),
         error=result.error,
@@ -125,7 +141,7 @@ def _new_page(site_id: int, result: FetchResult) -> Page:
 
 def _version_for(session: Session, page: Page, result: FetchResult) -> ContentVersion | None:
     """The version this fetch saw, stored now if this page never had that text."""
-    if result.seen is Seen.NOT_MODIFIED:
+    if result.seen in VOUCHED:
         return page.current_version
     if result.seen is not Seen.CONTENT or result.text is None:
         return None
@@ -156,10 +172,8 @@ def _version_for(session: Session, page: Page, result: FetchResult) -> ContentVe
 
 
 def _observation(page: Page, result: FetchResult, version: ContentVersion | None) -> Observation:
-    if result.seen is Seen.NOT_MODIFIED:  # the server vouches nothing changed, date included
-        return Observation(
-            Seen.NOT_MODIFIED, version.text_hash if version else None, page.declared_date
-        )
+    if result.seen in VOUCHED:  # nothing changed since the last good fetch, date included
+        return Observation(result.seen, version.text_hash if version else None, page.declared_date)
     if result.seen is Seen.CONTENT and version is not None:
         return Observation(Seen.CONTENT, version.text_hash, result.declared_date)
     return Observation(result.seen)
@@ -171,6 +185,8 @@ def _outcome(seen: Seen, page: Page, version: ContentVersion | None) -> Outcome:
             return Outcome.NEW
         same = version is not None and version.id == page.current_version_id
         return Outcome.UNCHANGED if same else Outcome.CHANGED
+    if seen is Seen.SAME_BYTES:
+        return Outcome.UNCHANGED
     return Outcome(seen.value)
 
 
@@ -224,7 +240,7 @@ def _update_page(
         page.url = result.url
         page.declared_raw = result.declared_raw
         page.declared_date = result.declared_date
-    if result.seen in (Seen.CONTENT, Seen.NOT_MODIFIED):
+    if result.seen is Seen.CONTENT or result.seen in VOUCHED:
         page.etag = result.etag or page.etag
         page.last_modified = result.last_modified or page.last_modified
     elif result.seen is Seen.GONE:

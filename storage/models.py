@@ -86,6 +86,9 @@ class Run(Base):
     finished_at: Mapped[dt.datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="running")  # storage.runs.RUN_STATES
     note: Mapped[str | None] = mapped_column(Text)  # why it failed or looks unhealthy
+    # mfawatch.config.layout_fingerprint of the layout it extracted with: bytes already seen
+    # need no new extraction unless the layout changed since.
+    layout_hash: Mapped[str | None] = mapped_column(String(16))
 
     site: Mapped[Site] = relationship()
 

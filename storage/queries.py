@@ -6,12 +6,12 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from mfawatch.errors import NotFound
 from storage.archive import GOOD_OUTCOMES, Outcome
-from storage.models import Change, ContentVersion, Fetch, Page, Review, Site, utcnow
+from storage.models import Change, ContentVersion, Fetch, Page, Review, Run, Site, utcnow
 
 REVIEW_STATES = ("pending", "accepted", "dismissed")
 
@@ -23,13 +23,32 @@ class KnownPage:
     status: str
     etag: str | None
     last_modified: str | None
+    raw_hash: str | None = None  # the bytes of the last good fetch
+    layout_hash: str | None = None  # the layout they were extracted with
 
 
 def known_pages(session: Session, site_name: str) -> list[KnownPage]:
     """Pages the archive has for a site: every crawl re-checks them, linked or not."""
+    last_good = (
+        select(func.max(Fetch.id))
+        .where(Fetch.page_id == Page.id, Fetch.outcome.in_(GOOD_OUTCOMES))
+        .where(Fetch.raw_hash.is_not(None))
+        .correlate(Page)
+        .scalar_subquery()
+    )
     rows = session.execute(
-        select(Page.key, Page.url, Page.status, Page.etag, Page.last_modified)
-        .join(Site)
+        select(
+            Page.key,
+            Page.url,
+            Page.status,
+            Page.etag,
+            Page.last_modified,
+            Fetch.raw_hash,
+            Run.layout_hash,
+        )
+        .join(Site, Page.site_id == Site.id)
+        .outerjoin(Fetch, Fetch.id == last_good)
+        .outerjoin(Run, Fetch.run_id == Run.id)
         .where(Site.name == site_name)
         .order_by(Page.id)
     )

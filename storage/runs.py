@@ -22,13 +22,15 @@ from storage.models import Change, Fetch, Page, Run, Site, utcnow
 RUN_STATES = ("running", "ok", "failed", "timed_out", "interrupted", "unhealthy")
 
 
-def start_run(session: Session, site_name: str, layout: str, trigger: str) -> int:
+def start_run(
+    session: Session, site_name: str, layout: str, trigger: str, layout_hash: str | None = None
+) -> int:
     site = session.scalar(select(Site).where(Site.name == site_name))
     if site is None:
         site = Site(name=site_name, layout=layout)
         session.add(site)
     site.layout = layout
-    run = Run(site=site, trigger=trigger, status="running")
+    run = Run(site=site, trigger=trigger, status="running", layout_hash=layout_hash)
     session.add(run)
     session.flush()
     return run.id

@@ -14,12 +14,14 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import ResponseDataLossError
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from mfawatch.config import Config, Site, load_config, page_identity
+from mfawatch.config import Config, Site, layout_fingerprint, load_config, page_identity
 from mfawatch.detect import Seen
 from mfawatch.errors import ExtractionFailed, PageGone
+from mfawatch.text import bytes_hash
 from scraper.extract import extract_page
 from scraper.middlewares import OffsiteRedirect
 from storage.archive import FetchResult
@@ -69,30 +71,42 @@ class MfaSpider(Spider):
                 yield Request(url, callback=self.parse_menu, cb_kwargs={"site": site})
             # Known pages are re-checked even when no menu links them any more: that is how a
             # removal is seen.
+            fingerprint = layout_fingerprint(site.layout)
             for page in known[site.name]:
-                request = self.page_request(site, page.url, page.etag, page.last_modified)
+                # Bytes already extracted with this very layout need no second extraction.
+                seen_bytes = page.raw_hash if page.layout_hash == fingerprint else None
+                request = self.page_request(
+                    site, page.url, page.etag, page.last_modified, seen_bytes
+                )
                 if request is not None:
                     yield request
 
     def parse_menu(self, response: Response, site: Site) -> Iterator[Request]:
+        """Relations pages linked from a start page's menus."""
         if not isinstance(response, TextResponse):
             return
-        for css in site.layout.menus:
-            for link in response.css(css).css("a[href]"):
-                url = response.urljoin(link.attrib["href"])
-                found = page_identity(site.layout, url)
-                if found is None or not _on_site(url, site):
-                    continue
-                text = " ".join(link.css("::text").getall())
-                rule = found[1]
-                if rule.link_text is not None and not rule.link_text.search(text):
-                    continue
-                request = self.page_request(site, url)
-                if request is not None:
-                    yield request
+        # One union query: menus nest (a nav inside a header), each link counts once.
+        links = response.css(", ".join(f"{css} a[href]" for css in site.layout.menus))
+        for link in links:
+            url = response.urljoin(link.attrib["href"])
+            found = page_identity(site.layout, url)
+            if found is None or not _on_site(url, site):
+                continue
+            text = " ".join(link.css("::text").getall())
+            rule = found[1]
+            if rule.link_text is not None and not rule.link_text.search(text):
+                continue
+            request = self.page_request(site, url)
+            if request is not None:
+                yield request
 
     def page_request(
-        self, site: Site, url: str, etag: str | None = None, last_modified: str | None = None
+        self,
+        site: Site,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        seen_bytes: str | None = None,
     ) -> Request | None:
         found = page_identity(site.layout, url)
         if found is None or str(found[0]) in self._requested:
@@ -110,7 +124,11 @@ class MfaSpider(Spider):
             callback=self.parse_page,
             errback=self.fetch_failed,
             cb_kwargs={"site": site, "key": key, "lang": found[0].lang},
-            meta={"handle_httpstatus_list": PAGE_STATUSES, "mfawatch_start_url": url},
+            meta={
+                "handle_httpstatus_list": PAGE_STATUSES,
+                "mfawatch_start_url": url,
+                "mfawatch_seen_bytes": seen_bytes,
+            },
         )
 
     def parse_page(
@@ -122,10 +140,8 @@ class MfaSpider(Spider):
         result.etag = _header(response, b"ETag")
         result.last_modified = _header(response, b"Last-Modified")
         result.raw = response.body if response.status != 304 else None  # a 304 has no body
-        _observe(result, response, site)
+        _observe(result, response, site, response.meta.get("mfawatch_seen_bytes"))
         yield result
-        if result.seen is Seen.CONTENT:  # sibling sections are often linked from the page
-            yield from self.parse_menu(response, site)
 
     def fetch_failed(self, failure: Failure) -> FetchResult:
         request = failure.request  # type: ignore[attr-defined]
@@ -135,7 +151,7 @@ class MfaSpider(Spider):
         )
         result.final_url = request.url
         error_name = type(failure.value).__name__
-        message = failure.getErrorMessage() or error_name
+        message = failure.getErrorMessage() or _unsaid(failure.value) or error_name
         if isinstance(failure.value, OffsiteRedirect):
             result.final_url = failure.value.target
             result.seen, result.error = Seen.GONE, message
@@ -151,7 +167,7 @@ class MfaSpider(Spider):
         )  # fmt: skip
 
 
-def _observe(result: FetchResult, response: Response, site: Site) -> None:
+def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: str | None) -> None:
     """Fill in what the response says about the page."""
     status = response.status
     if status == 304:
@@ -171,6 +187,9 @@ def _observe(result: FetchResult, response: Response, site: Site) -> None:
         kind = _header(response, b"Content-Type") or "no content type"
         result.seen, result.error = Seen.FAILED, f"not a text page ({kind})"
         return
+    if seen_bytes is not None and bytes_hash(response.body) == seen_bytes:
+        result.seen = Seen.SAME_BYTES
+        return
     try:
         page = extract_page(response.text, site.layout.extract, result.lang)
     except PageGone as exc:
@@ -182,6 +201,16 @@ def _observe(result: FetchResult, response: Response, site: Site) -> None:
         result.title, result.text = page.title, page.text
         result.declared_raw, result.declared_date = page.declared_raw, page.declared_date
         result.error = page.note
+
+
+def _unsaid(exc: BaseException) -> str | None:
+    """What an exception without a message means; Scrapy's ResponseDataLossError says nothing,
+    its cause tells how the connection ended (a reset is lost "in a non-clean fashion")."""
+    if not isinstance(exc, ResponseDataLossError):
+        return None
+    reasons = getattr(exc.__cause__, "reasons", None) or []
+    how = "; ".join(m for m in (r.getErrorMessage() for r in reasons) if m)
+    return "the connection ended before the whole body arrived" + (f" ({how})" if how else "")
 
 
 def _on_site(url: str, site: Site) -> bool:

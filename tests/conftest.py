@@ -11,7 +11,8 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,3 +138,32 @@ class Mfawatch:
 @pytest.fixture
 def mfawatch(db_url: str, sites_file: Path) -> Mfawatch:
     return Mfawatch(db_url, sites_file)
+
+
+HOLDER = """\
+import sys
+from scheduler.locks import site_locks
+with site_locks(sys.argv[1], ["seoul"]):
+    print("holding", flush=True)
+    sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def hold_site_lock(db_url: str) -> Callable[[], AbstractContextManager[subprocess.Popen[str]]]:
+    """Another process holding seoul's crawl lock, until the block ends (then SIGKILL)."""
+
+    @contextmanager
+    def held() -> Iterator[subprocess.Popen[str]]:
+        with subprocess.Popen(
+            [sys.executable, "-c", HOLDER, db_url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
+        ) as proc:  # fmt: skip
+            try:
+                assert proc.stdout is not None
+                assert proc.stdout.readline() == "holding\n"
+                yield proc
+            finally:
+                proc.kill()
+
+    return held

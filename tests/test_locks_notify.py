@@ -11,8 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,35 +63,11 @@ def runs(mfawatch: Any) -> list[dict[str, Any]]:
     return list(reversed(mfawatch.json("runs")))  # oldest first
 
 
-HOLDER = """\
-import sys
-from scheduler.locks import site_locks
-with site_locks(sys.argv[1], ["seoul"]):
-    print("holding", flush=True)
-    sys.stdin.read()
-"""
-
-
-@contextmanager
-def lock_held(db_url: str) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding seoul's crawl lock until it is killed."""
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLDER, db_url],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
-    ) as proc:  # fmt: skip
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline() == "holding\n"
-            yield proc
-        finally:
-            proc.kill()
-
-
 # -- one crawl per site at a time ------------------------------------------------------------------
 
 
-def test_a_crawl_refuses_while_another_process_crawls_the_site(mfawatch, mirror):
-    with lock_held(mfawatch.db_url) as holder:
+def test_a_crawl_refuses_while_another_process_crawls_the_site(mfawatch, mirror, hold_site_lock):
+    with hold_site_lock() as holder:
         mirror.clear_requests()
         refused = mfawatch.crawl(check=False)
         assert refused.code == 3

@@ -262,32 +262,8 @@ def test_a_crawl_longer_than_the_timeout_is_timed_out_and_the_service_goes_on(
     assert re.search(r"seoul: run ended timed_out: .*\(ran longer than 0:00:03\)", svc.log())
 
 
-HOLDER = """\
-import sys
-from scheduler.locks import site_locks
-with site_locks(sys.argv[1], ["seoul"]):
-    print("holding", flush=True)
-    sys.stdin.read()
-"""
-
-
-@contextmanager
-def lock_held(db_url: str) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding seoul's crawl lock until it is killed."""
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLDER, db_url],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
-    ) as proc:  # fmt: skip
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline() == "holding\n"
-            yield proc
-        finally:
-            proc.kill()
-
-
-def test_a_scheduled_run_of_a_busy_site_is_skipped_not_failed(mfawatch, tmp_path):
-    with lock_held(mfawatch.db_url) as holder, service(mfawatch, tmp_path, "--every", "2s") as svc:
+def test_a_scheduled_run_of_a_busy_site_is_skipped_not_failed(mfawatch, tmp_path, hold_site_lock):
+    with hold_site_lock() as holder, service(mfawatch, tmp_path, "--every", "2s") as svc:
         svc.wait_log(r"WARNING seoul: skipped, another process is crawling this site")
         assert svc.runs() == []
         assert "run ended" not in svc.log()

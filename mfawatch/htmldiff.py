@@ -1,5 +1,6 @@
 """Word diffs as HTML, for reports and the review app. Archived text is hostile input: every
-piece goes through ``html.escape`` here and nowhere else builds markup from it.
+piece goes through ``html.escape`` here (the search snippet, ``web.render.snippet_html``, is the
+one other place that builds markup from it, and escapes first too).
 """
 
 from __future__ import annotations

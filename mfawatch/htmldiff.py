@@ -52,8 +52,11 @@ def _paragraphs(pieces: list[Piece], keep: tuple[Op, ...]) -> str:
             if i:  # a paragraph ends here
                 out.append(_close(line))
                 line = []
-            if part:
-                line.append(f"<{tag}>{escape(part)}</{tag}>" if tag else escape(part))
+            if part and tag:  # the mark ends at the word, its trailing space stays plain
+                core = part.rstrip()
+                line.append(f"<{tag}>{escape(core)}</{tag}>{escape(part[len(core) :])}")
+            elif part:
+                line.append(escape(part))
     out.append(_close(line))
     return "".join(p for p in out if p)
 

@@ -174,7 +174,7 @@ def test_json_matches_the_diff_command(mfawatch: Any, archive: object) -> None:
 def test_html_shows_the_edit_dates_window_and_context(mfawatch: Any, archive: object) -> None:
     html = report(mfawatch)
     section = _section(html, change_id(report_json(mfawatch), "/35"))
-    assert "<del>70 </del><ins>80 </ins>" in section
+    assert "<del>70</del> <ins>80</ins> " in section
     assert "2023-02-28 → 2023-02-28" in section
     assert "last seen old 2023-03-01 09:00 UTC; first seen new 2023-03-02 09:00 UTC" in section
     assert 'href="https://seoul.mfa.gov.az/en/content/35/page"' in section

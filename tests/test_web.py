@@ -169,9 +169,9 @@ def test_change_page_shows_dates_window_diff_and_form(client: TestClient) -> Non
     assert re.search(r'id="dates"><span class="old-date">2023-02-28</span> → <span', text)
     assert "2023-03-01 09:00 UTC" in text and "2023-03-02 09:00 UTC" in text  # the window
     side = text[text.index('id="side-by-side"') : text.index('id="inline"')]
-    assert "<del>70 </del>" in side and "<ins>80 </ins>" in side
+    assert "<del>70</del> " in side and "<ins>80</ins> " in side
     assert '<div class="old">' in side and '<div class="new">' in side
-    assert "<del>70 </del><ins>80 </ins>" in text[text.index('id="inline"') :]
+    assert "<del>70</del> <ins>80</ins> " in text[text.index('id="inline"') :]
     assert (
         '<a id="live" href="https://seoul.mfa.gov.az/en/content/35" rel="noopener noreferrer">'
         in text
@@ -258,9 +258,9 @@ def test_page_timeline_versions_and_compare(client: TestClient) -> None:
     assert '<form id="compare" method="get" action="/pages/1/compare">' in page.text
     compare = client.get("/pages/1/compare?a=1&b=3")
     assert compare.status_code == 200
-    assert "<del>70 </del>" in compare.text and "<ins>80 </ins>" in compare.text
+    assert "<del>70</del> " in compare.text and "<ins>80</ins> " in compare.text
     assert 'id="side-by-side"' in compare.text and 'id="inline"' in compare.text
-    assert "<ins>80 </ins>" in client.get("/pages/1/compare").text  # the last two by default
+    assert "<ins>80</ins> " in client.get("/pages/1/compare").text  # the last two by default
     assert client.get("/pages/1/compare?a=1&b=2").status_code == 404  # 2 is another page's
     assert client.get("/pages/1/compare?a=x&b=3").status_code == 400
     assert client.get("/pages").status_code == 200

@@ -63,7 +63,10 @@ class ArchivePipeline:
         except SQLAlchemyError as exc:
             # The page is lost for this crawl, never what was stored before it.
             stats.inc_value("mfawatch/db_errors")
-            log.error("could not archive %s: %s", item.url, str(exc).splitlines()[0])
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            if stats.get_value("mfawatch/db_error") is None:  # the run's note names the first
+                stats.set_value("mfawatch/db_error", reason)
+            log.error("could not archive %s: %s", item.url, reason)
             raise DropItem(f"database error on {item.url}") from None
         stats.inc_value(f"mfawatch/outcome/{recorded.outcome}")
         if recorded.change_kind:
@@ -82,9 +85,11 @@ class ArchivePipeline:
         # "finished" is a whole crawl; anything else (shutdown, a closespider limit) is not.
         status = {"finished": "ok", "shutdown": "interrupted"}.get(reason, "failed")
         note = None if reason == "finished" else f"crawl ended: {reason}"
-        lost = self.crawler.stats.get_value("mfawatch/db_errors", 0) if self.crawler.stats else 0
-        if lost:
-            status, note = "failed", f"{lost} fetches could not be archived (database errors)"
+        stats = self.crawler.stats
+        lost = stats.get_value("mfawatch/db_errors", 0) if stats else 0
+        if lost and stats:
+            status = "failed"
+            note = f"{lost} fetches could not be archived ({stats.get_value('mfawatch/db_error')})"
         with self.Session.begin() as session:
             for run_id in self.run_ids.values():
                 finish_run(session, run_id, status, note)

@@ -203,7 +203,7 @@ def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: st
         result.error = page.note
 
 
-def _unsaid(exc: BaseException) -> str | None:
+def _unsaid(exc: BaseException | None) -> str | None:
     """What an exception without a message means; Scrapy's ResponseDataLossError says nothing,
     its cause tells how the connection ended (a reset is lost "in a non-clean fashion")."""
     if not isinstance(exc, ResponseDataLossError):

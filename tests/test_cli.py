@@ -222,3 +222,15 @@ def test_query_commands_never_import_the_crawler(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+@pytest.mark.parametrize("command", ["crawl", "schedule"])
+def test_commands_take_their_own_config_option(tmp_path: Path, db_url: str, command: str) -> None:
+    # `mfawatch crawl --config FILE`, as issues 2 and 3 spell it, not only the global option.
+    missing = tmp_path / "nowhere.toml"
+    proc = run_cli("--db", db_url, command, "--config", str(missing), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert (
+        proc.stderr
+        == f"mfawatch: error: {missing}: cannot read sites file (No such file or directory)\n"
+    )

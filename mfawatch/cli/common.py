@@ -8,11 +8,15 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+import typer
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from mfawatch.config import Config, load_config, page_identity
 from mfawatch.errors import ConfigError, MfawatchError
+
+# `mfawatch crawl --config FILE` and `mfawatch --config FILE crawl` both work.
+CONFIG_OPTION = typer.Option("--config", "-c", help="Sites file (as the global --config).")
 
 console = Console(highlight=False)
 if not console.is_terminal:  # piped or captured: no terminal to fit, keep rows whole
@@ -39,6 +43,11 @@ class State:
 
             close_database(self._sessions)
             self._sessions = None
+
+    def use_config(self, path: str | None) -> None:
+        """A command's own --config (as in `mfawatch crawl --config FILE`) wins."""
+        if path:
+            self.config_path = path
 
     def config(self) -> Config:
         return load_config(self.config_path)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from mfawatch.cli.common import State, console, fail
+from mfawatch.cli.common import CONFIG_OPTION, State, console, fail
 from mfawatch.errors import MfawatchError
 
 
@@ -26,9 +26,11 @@ def crawl(
         list[str] | None,
         typer.Option("--set", help="A Scrapy setting for this crawl, NAME=VALUE (repeatable)."),
     ] = None,
+    config_path: Annotated[str | None, CONFIG_OPTION] = None,
 ) -> None:
     """Crawl the configured sites now and archive every page fetched."""
     state: State = ctx.obj
+    state.use_config(config_path)
     config = state.config()  # a bad sites file fails here, before Scrapy starts
     names = [config.site(n).name for n in (site or "").split(",") if n]
     names = names or [s.name for s in config.sites]

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mfawatch.changeview import iso
-from mfawatch.cli.common import State, console, parse_when, print_json
+from mfawatch.cli.common import CONFIG_OPTION, State, console, parse_when, print_json
 from mfawatch.errors import MfawatchError
 from mfawatch.text import printable
 
@@ -35,6 +35,7 @@ def schedule(
     grace: Annotated[
         str, typer.Option(help="On SIGTERM, how long running crawls may go on.")
     ] = "60s",
+    config_path: Annotated[str | None, CONFIG_OPTION] = None,
 ) -> None:
     """Run in the foreground and crawl every site on its schedule, until SIGTERM or Ctrl-C.
 
@@ -53,6 +54,7 @@ def schedule(
         grace=parse_duration(grace),
     )
     state: State = ctx.obj
+    state.use_config(config_path)
     config = state.config()
     _log_to_stderr(state.verbose)
     service = Service(config, database_url(state.db_url), state.sessions(), options)

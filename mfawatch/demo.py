@@ -14,9 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mfawatch.mirror import MirrorServer, content_page, embassy_site, relations_path
+from mfawatch.mirror import MirrorServer, embassy_site, relations_path
 from mfawatch.mirror.missions import page_text
-from mfawatch.mirror.texts import section_title
+from mfawatch.mirror.pages import relations_page
 
 MISSIONS = ("seoul", "bern")
 # Against our own mirror there is nobody to be polite to; robots.txt is still obeyed.
@@ -82,14 +82,16 @@ def _edit(seoul: MirrorServer, bern: MirrorServer) -> list[str]:
     paragraphs = [
         p.replace("about 70 documents", "more than 80 documents") for p in text.paragraphs
     ]
-    seoul.set(relations_path("en", 35), _page("seoul", 35, paragraphs, text.last_updated))
+    seoul.set(relations_path("en", 35), relations_page("seoul", "en", 35, paragraphs=paragraphs))
     # A normal update: a paragraph added and the date moved forward.
     text = page_text("seoul", "en", 36)
     added = [*text.paragraphs, "In 2026 the two countries signed a new trade memorandum."]
-    seoul.set(relations_path("en", 36), _page("seoul", 36, added, "02.11.2026"))
+    seoul.set(
+        relations_path("en", 36),
+        relations_page("seoul", "en", 36, paragraphs=added, last_updated="02.11.2026"),
+    )
     # The date moved backwards with no other change.
-    text = page_text("bern", "en", 35)
-    bern.set(relations_path("en", 35), _page("bern", 35, list(text.paragraphs), "01.01.2020"))
+    bern.set(relations_path("en", 35), relations_page("bern", "en", 35, last_updated="01.01.2020"))
     # A page taken down.
     bern.remove(relations_path("en", 37))
     return [
@@ -98,17 +100,6 @@ def _edit(seoul: MirrorServer, bern: MirrorServer) -> list[str]:
         "bern 'Political cooperation': only the date changed, and backwards",
         "bern 'Educational cooperation': now 404",
     ]
-
-
-def _page(mission: str, section: int, paragraphs: list[str], last_updated: str | None) -> str:
-    return content_page(
-        mission=mission,
-        lang="en",
-        title=section_title(section, "en"),
-        paragraphs=paragraphs,
-        last_updated=last_updated,
-        langs=("az", "en"),
-    )
 
 
 def _step(title: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import asdict
+from functools import partial
 from html import escape
 from typing import Any
 
@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from mfawatch.mirror import content_page, faults, home_page, relations_menu, relations_path
 from mfawatch.mirror.missions import page_text
+from mfawatch.mirror.pages import relations_page
 from mfawatch.mirror.server import etag_for
-from mfawatch.mirror.texts import section_title
 from storage.models import Change, ContentVersion, Fetch, Page
 
 pytestmark = pytest.mark.crawl
@@ -24,12 +24,8 @@ pytestmark = pytest.mark.crawl
 EN35, EN36, EN37, EN38 = (relations_path("en", i) for i in (35, 36, 37, 38))
 
 
-def render(lang: str, section_id: int, **changed: Any) -> str:
-    """A seoul relations page as `embassy_site` serves it, with some of `content_page`'s
-    arguments changed (paragraphs, last_updated, date_style, menu)."""
-    page = asdict(page_text("seoul", lang, section_id))  # the same names as content_page's
-    title = section_title(section_id, lang)
-    return content_page(mission="seoul", lang=lang, title=title, **{**page, **changed})
+# A seoul relations page as the mirror serves it, with some content_page arguments changed.
+render = partial(relations_page, "seoul")
 
 
 def paragraphs_of(lang: str, section_id: int) -> list[str]:

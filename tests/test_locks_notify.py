@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import aliased
 
-from mfawatch.mirror import content_page, embassy_site, faults, relations_path
+from mfawatch.mirror import embassy_site, faults, relations_path
 from mfawatch.mirror.missions import page_text
+from mfawatch.mirror.pages import relations_page
 from mfawatch.mirror.server import html_response, static
-from mfawatch.mirror.texts import section_title
 from storage.models import Change, ContentVersion, Fetch, Run
 
 pytestmark = pytest.mark.crawl
@@ -45,11 +45,8 @@ def wait_for(condition: Callable[[], T], what: str, timeout: float = 60) -> T:
         time.sleep(0.2)
 
 
-def render(lang: str, section_id: int, **changed: Any) -> str:
-    """A seoul relations page as the mirror serves it, with some content_page arguments changed."""
-    page = asdict(page_text("seoul", lang, section_id))
-    title = section_title(section_id, lang)
-    return content_page(mission="seoul", lang=lang, title=title, **{**page, **changed})
+# A seoul relations page as the mirror serves it, with some content_page arguments changed.
+render = partial(relations_page, "seoul")
 
 
 def edited(lang: str, section_id: int) -> str:

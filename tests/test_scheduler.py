@@ -17,7 +17,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,10 +26,10 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import update
 
-from mfawatch.mirror import content_page, embassy_site, faults, relations_path
+from mfawatch.mirror import embassy_site, faults, relations_path
 from mfawatch.mirror.missions import page_text
+from mfawatch.mirror.pages import relations_page
 from mfawatch.mirror.server import html_response, static
-from mfawatch.mirror.texts import section_title
 from storage.models import Run
 from storage.runs import finish_run, start_run
 
@@ -139,11 +140,8 @@ def scheduled(status: str) -> Callable[[dict[str, Any]], bool]:
     return lambda r: r["trigger"] == "schedule" and r["status"] == status
 
 
-def render(lang: str, section_id: int, **changed: Any) -> str:
-    """A seoul relations page as the mirror serves it, with some content_page arguments changed."""
-    page = asdict(page_text("seoul", lang, section_id))
-    title = section_title(section_id, lang)
-    return content_page(mission="seoul", lang=lang, title=title, **{**page, **changed})
+# A seoul relations page as the mirror serves it, with some content_page arguments changed.
+render = partial(relations_page, "seoul")
 
 
 def edited(lang: str, section_id: int) -> list[str]:

@@ -9,6 +9,7 @@ Every string that comes from a parameter is HTML-escaped.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from . import missions, texts
 from .chrome import page_shell
@@ -125,6 +126,29 @@ def not_found_page(*, mission: str, lang: str, langs: tuple[str, ...] = DEFAULT_
     )
 
 
+def relations_page(
+    mission: str,
+    lang: str,
+    section_id: int,
+    *,
+    langs: tuple[str, ...] = DEFAULT_LANGS,
+    **changed: Any,
+) -> str:
+    """A relations page as `embassy_site` serves it; keyword arguments replace any of
+    `content_page`'s (paragraphs, last_updated, date_style, menu, flag_alt): an edit.
+    """
+    text = missions.page_text(mission, lang, section_id)
+    page: dict[str, Any] = {
+        "paragraphs": list(text.paragraphs),
+        "last_updated": text.last_updated,
+        "date_style": text.date_style,
+        "flag_alt": text.flag_alt,
+        "menu": relations_menu(lang),
+    }
+    title = texts.section_title(section_id, lang)
+    return content_page(mission=mission, lang=lang, title=title, langs=langs, **(page | changed))
+
+
 def embassy_site(mission: str = "seoul", langs: tuple[str, ...] = ("en", "az")) -> dict[str, str]:
     """path -> HTML of a mission's home pages (`/en`, `/az`, ...) and its relations pages.
 
@@ -136,17 +160,8 @@ def embassy_site(mission: str = "seoul", langs: tuple[str, ...] = ("en", "az")) 
         menu = relations_menu(lang)
         site[f"/{lang}"] = home_page(mission=mission, lang=lang, menu=menu, langs=switcher)
         for section_id in RELATIONS_IDS:
-            text = missions.page_text(mission, lang, section_id)
-            site[relations_path(lang, section_id)] = content_page(
-                mission=mission,
-                lang=lang,
-                title=texts.section_title(section_id, lang),
-                paragraphs=list(text.paragraphs),
-                last_updated=text.last_updated,
-                date_style=text.date_style,
-                menu=menu,
-                flag_alt=text.flag_alt,
-                langs=switcher,
+            site[relations_path(lang, section_id)] = relations_page(
+                mission, lang, section_id, langs=switcher
             )
     return site
 

@@ -10,11 +10,9 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -25,24 +23,13 @@ from mfawatch.mirror.missions import page_text
 from mfawatch.mirror.pages import relations_page
 from mfawatch.mirror.server import html_response, static
 from storage.models import Change, ContentVersion, Fetch, Run
+from tests.support import wait_for
 
 pytestmark = pytest.mark.crawl
 
 REPO = Path(__file__).resolve().parents[1]
 EN35, EN36, EN37 = (relations_path("en", i) for i in (35, 36, 37))
 PAGES = [(lang, i) for lang in ("en", "az") for i in (35, 36, 37, 38)]
-T = TypeVar("T")
-
-
-def wait_for(condition: Callable[[], T], what: str, timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 # A seoul relations page as the mirror serves it, with some content_page arguments changed.

@@ -14,14 +14,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -32,6 +31,7 @@ from mfawatch.mirror.pages import relations_page
 from mfawatch.mirror.server import html_response, static
 from storage.models import Run
 from storage.runs import finish_run, start_run
+from tests.support import wait_for
 
 pytestmark = pytest.mark.crawl
 
@@ -39,19 +39,6 @@ REPO = Path(__file__).resolve().parents[1]
 EN35, EN36, EN37 = (relations_path("en", i) for i in (35, 36, 37))
 PAGES = [(lang, i) for lang in ("en", "az") for i in (35, 36, 37, 38)]
 SECRET = "s3cret-token"
-T = TypeVar("T")
-
-
-def wait_for(condition: Callable[[], T], what: str, timeout: float = 60) -> T:
-    """Poll `condition` until it is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 def descendants(pid: int) -> list[int]:

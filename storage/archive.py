@@ -1,17 +1,17 @@
 """The write path: record one fetch of one page, and the change it reveals.
 
 Callers own the transaction (one per page): ``with Session.begin() as s: record_fetch(s, ...)``.
-An unchanged fetch costs one row: no diff, no copy of the content.
+An unchanged fetch costs one row: no diff, no copy of the content. New texts and new bytes are
+packed against what the archive already has (storage.content).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from mfawatch.detect import (
@@ -25,7 +25,9 @@ from mfawatch.detect import (
 )
 from mfawatch.diffing import diff_stats, word_diff
 from mfawatch.text import bytes_hash, text_hash
-from storage.models import Change, ContentVersion, Fetch, Page, Run
+from storage.content import find_body, new_body, new_version
+from storage.models import Body, Change, ContentVersion, Fetch, Page, Run
+from storage.search import index_version
 
 
 class Outcome(StrEnum):
@@ -82,7 +84,9 @@ def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded
         select(Page)
         .where(Page.key == result.key)
         .options(
-            joinedload(Page.current_version).load_only(ContentVersion.id, ContentVersion.text_hash)
+            joinedload(Page.current_version).load_only(
+                ContentVersion.id, ContentVersion.text_hash, ContentVersion.depth
+            )
         )
     )
     known = None
@@ -96,19 +100,22 @@ def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded
             PageStatus(page.status), current.text_hash if current else None, page.declared_date
         )
     version = _version_for(session, page, result)
+    body = _body_for(session, page, result, version)
     obs = _observation(page, result, version)
     verdict = classify_change(known, obs, baseline=run.site.baseline_at is None)
+    if result.seen is Seen.CONTENT and version is not None and result.url != page.url:
+        _move_page(session, page, result.url)
 
     fetch = Fetch(
         page_id=page.id,
         run_id=run_id,
         fetched_at=result.fetched_at,
-        url=result.url,
+        other_url=result.url if result.url != page.url else None,
         final_url=result.final_url if result.final_url != result.url else None,
         http_status=result.http_status,
         etag=result.etag,
         last_modified=result.last_modified,
-        raw_hash=bytes_hash(result.raw) if result.raw is not None else None,
+        body_id=body.id if body else None,
         version_id=version.id if version else None,
         # A 304 vouches for the date too: the fetch shows the one it confirmed.
         declared_raw=page.declared_raw if result.seen in VOUCHED else result.declared_raw,
@@ -156,19 +163,54 @@ def _version_for(session: Session, page: Page, result: FetchResult) -> ContentVe
     )
     if version is not None:
         return version
-    raw = result.raw or b""
-    version = ContentVersion(
-        page_id=page.id,
+    version = new_version(
+        page,
+        result.text,
         text_hash=digest,
         title=result.title,
-        text=result.text,
-        raw_hash=bytes_hash(raw),
-        raw_html=zlib.compress(raw, 6),
         first_seen_at=result.fetched_at,
+        base=current,
     )
     session.add(version)
     session.flush()
+    index_version(session, version.id, result.title, result.text)
     return version
+
+
+# What a fetch brought back is the page's own body: archived even when extraction failed.
+_BODY_SEEN = (Seen.CONTENT, Seen.SAME_BYTES, Seen.EXTRACTION_FAILED)
+
+
+def _body_for(
+    session: Session, page: Page, result: FetchResult, version: ContentVersion | None
+) -> Body | None:
+    """The body of these bytes, stored now if this page never sent them."""
+    if result.raw is None or result.seen not in _BODY_SEEN:
+        return None
+    raw_hash = bytes_hash(result.raw)
+    body = find_body(session, page.id, raw_hash)
+    if body is None:
+        body = new_body(
+            session,
+            page,
+            result.raw,
+            raw_hash=raw_hash,
+            version=version if result.seen is Seen.CONTENT else None,
+            first_seen_at=result.fetched_at,
+        )
+        session.add(body)
+        session.flush()
+    return body
+
+
+def _move_page(session: Session, page: Page, url: str) -> None:
+    """The page now answers at another URL: earlier fetches keep the one they used."""
+    session.execute(
+        update(Fetch)
+        .where(Fetch.page_id == page.id, Fetch.other_url.is_(None))
+        .values(other_url=page.url)
+    )
+    page.url = url
 
 
 def _observation(page: Page, result: FetchResult, version: ContentVersion | None) -> Observation:
@@ -237,7 +279,6 @@ def _update_page(
         page.current_version = version
         page.current_version_id = version.id
         page.title = result.title or page.title
-        page.url = result.url
         page.declared_raw = result.declared_raw
         page.declared_date = result.declared_date
     if result.seen is Seen.CONTENT or result.seen in VOUCHED:

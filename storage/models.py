@@ -2,7 +2,9 @@
 
 After EDGI's web-monitoring-db, with one twist: every fetch is a row, even when nothing
 changed, so that the log proves how long a text stood and bounds each change to a window.
-Content versions are stored once per page and normalized text (raw HTML kept, compressed).
+Content versions are stored once per page and normalized text; bodies (the raw HTML) once per
+page and distinct bytes. Both are packed against a base (storage.packing), which is what keeps
+thirty rounds of a ministry in a few megabytes.
 """
 
 from __future__ import annotations
@@ -129,10 +131,41 @@ class ContentVersion(Base):
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
     text_hash: Mapped[str] = mapped_column(String(64))  # sha256 of mfawatch.text.comparison_key
     title: Mapped[str | None] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)  # one paragraph a line
-    raw_hash: Mapped[str] = mapped_column(String(64))
-    raw_html: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed bytes as fetched
+    # The text (the title line, then one paragraph a line), packed against the base's text:
+    # read it as `.text`.
+    packed_text: Mapped[bytes] = mapped_column(LargeBinary)
+    base_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    depth: Mapped[int] = mapped_column(default=0)  # bases below this one
     first_seen_at: Mapped[dt.datetime]
+
+    @property
+    def text(self) -> str:
+        from storage.content import read_text
+
+        return read_text(self)
+
+
+class Body(Base):
+    """Bytes as a server sent them: one row per page and distinct bytes, failed pages too."""
+
+    __tablename__ = "bodies"
+    __table_args__ = (UniqueConstraint("page_id", "raw_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
+    raw_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the bytes
+    # The text extracted from them; none when extraction failed.
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), index=True)
+    # Packed against the base body's bytes (the site's first) plus the version's text.
+    base_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id"))
+    packed: Mapped[bytes] = mapped_column(LargeBinary)
+    first_seen_at: Mapped[dt.datetime]
+
+    @property
+    def raw(self) -> bytes:
+        from storage.content import read_body
+
+        return read_body(self)
 
 
 class Fetch(Base):
@@ -143,12 +176,13 @@ class Fetch(Base):
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
     fetched_at: Mapped[dt.datetime]
-    url: Mapped[str] = mapped_column(Text)
+    # Only when it was not the page's URL (most fetches): read `.url`.
+    other_url: Mapped[str | None] = mapped_column("url", Text)
     final_url: Mapped[str | None] = mapped_column(Text)  # only when redirected
     http_status: Mapped[int | None]
     etag: Mapped[str | None] = mapped_column(String(200))
     last_modified: Mapped[str | None] = mapped_column(String(100))
-    raw_hash: Mapped[str | None] = mapped_column(String(64))
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id"))
     # The normalized text's hash is the version's: a version row is the text's identity.
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
     declared_raw: Mapped[str | None] = mapped_column(String(200))
@@ -158,6 +192,15 @@ class Fetch(Base):
 
     page: Mapped[Page] = relationship()
     version: Mapped[ContentVersion | None] = relationship()
+    body: Mapped[Body | None] = relationship()
+
+    @property
+    def url(self) -> str:
+        return self.other_url or self.page.url
+
+    @property
+    def raw_hash(self) -> str | None:
+        return self.body.raw_hash if self.body else None
 
 
 class Change(Base):

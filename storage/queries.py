@@ -11,7 +11,17 @@ from sqlalchemy.orm import Session, joinedload
 
 from mfawatch.errors import NotFound
 from storage.archive import GOOD_OUTCOMES, Outcome
-from storage.models import Change, ContentVersion, Fetch, Page, Review, Run, Site, utcnow
+from storage.models import (
+    Body,
+    Change,
+    ContentVersion,
+    Fetch,
+    Page,
+    Review,
+    Run,
+    Site,
+    utcnow,
+)
 
 REVIEW_STATES = ("pending", "accepted", "dismissed")
 
@@ -32,7 +42,7 @@ def known_pages(session: Session, site_name: str) -> list[KnownPage]:
     last_good = (
         select(func.max(Fetch.id))
         .where(Fetch.page_id == Page.id, Fetch.outcome.in_(GOOD_OUTCOMES))
-        .where(Fetch.raw_hash.is_not(None))
+        .where(Fetch.body_id.is_not(None))
         .correlate(Page)
         .scalar_subquery()
     )
@@ -43,11 +53,12 @@ def known_pages(session: Session, site_name: str) -> list[KnownPage]:
             Page.status,
             Page.etag,
             Page.last_modified,
-            Fetch.raw_hash,
+            Body.raw_hash,
             Run.layout_hash,
         )
         .join(Site, Page.site_id == Site.id)
         .outerjoin(Fetch, Fetch.id == last_good)
+        .outerjoin(Body, Fetch.body_id == Body.id)
         .outerjoin(Run, Fetch.run_id == Run.id)
         .where(Site.name == site_name)
         .order_by(Page.id)
@@ -135,6 +146,7 @@ def page_history(session: Session, page_id: int) -> Sequence[tuple[Fetch, str | 
         select(Fetch, ContentVersion.text_hash)
         .outerjoin(ContentVersion, Fetch.version_id == ContentVersion.id)
         .where(Fetch.page_id == page_id)
+        .options(joinedload(Fetch.body).load_only(Body.raw_hash))
         .order_by(Fetch.fetched_at, Fetch.id)
     )
     return [(fetch, digest) for fetch, digest in rows]
@@ -159,6 +171,16 @@ def version_at(
         raise NotFound(f"the archive has no text of this page {when}")
     version = session.get(ContentVersion, fetch.version_id) if fetch.version_id else None
     return fetch, version
+
+
+def version_raw(session: Session, version_id: int) -> bytes:
+    """The bytes this text was first extracted from."""
+    body = session.scalar(
+        select(Body).where(Body.version_id == version_id).order_by(Body.id).limit(1)
+    )
+    if body is None:
+        raise NotFound(f"no archived bytes for version {version_id}")
+    return body.raw
 
 
 def list_pages(session: Session, site: str | None = None) -> Sequence[Page]:

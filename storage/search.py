@@ -1,20 +1,24 @@
 """Full-text search across every archived version (SQLite FTS5, PostgreSQL full-text search).
 
 The user's words are searched as words, all of them: query syntax (quotes, operators, a stray
-parenthesis) is never passed through, so no input can make the search fail.
+parenthesis) is never passed through, so no input can make the search fail. The index keeps no
+copy of the texts (they are stored packed), so snippets are cut here from the unpacked text.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Letters and digits: what both indexes call a word (the underscore separates, as in FTS5).
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MARK_START, MARK_END = "\x02", "\x03"  # around matches in snippets; the caller renders them
+SNIPPET_WORDS = 24
 
 
 @dataclass(frozen=True)
@@ -28,59 +32,93 @@ class Hit:
     snippet: str  # plain text with MARK_START/MARK_END around the matched words
 
 
+def index_version(session: Session, version_id: int, title: str | None, body: str) -> None:
+    """Add a new version's text to the index (versions are never rewritten)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(_SQLITE_INDEX, {"id": version_id, "title": title or "", "text": body})
+    else:
+        document = f"{title or ''} {body}"
+        session.execute(_POSTGRES_INDEX, {"id": version_id, "doc": document})
+
+
 def search_versions(session: Session, query: str, *, limit: int = 50) -> list[Hit]:
+    from storage.models import ContentVersion, Page
+
     words = _WORD.findall(query)
     if not words:
         return []
     if session.get_bind().dialect.name == "sqlite":
-        rows = session.execute(_SQLITE, {"q": " ".join(f'"{w}"' for w in words), "n": limit})
+        found = session.execute(_SQLITE, {"q": " ".join(f'"{w}"' for w in words), "n": limit})
     else:
-        rows = session.execute(_POSTGRES, {"q": " & ".join(words), "n": limit})
-    return [
-        Hit(
-            version_id=r.id,
-            page_id=r.page_id,
-            page_key=r.key,
-            url=r.url,
-            title=r.title,
-            first_seen_at=_aware(r.first_seen_at),
-            snippet=r.snippet,
+        found = session.execute(_POSTGRES, {"q": " & ".join(words), "n": limit})
+    ids = [row.id for row in found]
+    rows = session.execute(
+        select(ContentVersion, Page.key, Page.url)
+        .join(Page, ContentVersion.page_id == Page.id)
+        .where(ContentVersion.id.in_(ids))
+    )
+    by_id = {version.id: (version, key, url) for version, key, url in rows}
+    hits = []
+    for version_id in ids:  # in the index's order, best first
+        version, key, url = by_id[version_id]
+        hits.append(
+            Hit(
+                version_id=version.id,
+                page_id=version.page_id,
+                page_key=key,
+                url=url,
+                title=version.title,
+                first_seen_at=version.first_seen_at,
+                snippet=snippet(version.text, words),
+            )
         )
-        for r in rows
-    ]
+    return hits
 
 
-def _aware(value: dt.datetime | str) -> dt.datetime:
-    if isinstance(value, str):  # SQLite returns text from a raw query
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+def snippet(body: str, words: list[str], size: int = SNIPPET_WORDS) -> str:
+    r"""About ``size`` words of ``body`` around the first match, the matched words marked.
+
+    Words match as the index matches them: case and diacritics aside.
+
+    >>> snippet("Baku and Seoul signed a memorandum.", ["seoul"], size=3)
+    '… and \x02Seoul\x03 signed …'
+    """
+    wanted = {_fold(w) for w in words}
+    spans = [m.span() for m in _WORD.finditer(body)]
+    first = next((i for i, (a, b) in enumerate(spans) if _fold(body[a:b]) in wanted), 0)
+    lo = max(0, min(first - size // 3, len(spans) - size))
+    chosen = spans[lo : lo + size]
+    if not chosen:
+        return ""
+    out, at = [], chosen[0][0]
+    for a, b in chosen:
+        out.append(body[at:a])
+        word = body[a:b]
+        out.append(f"{MARK_START}{word}{MARK_END}" if _fold(word) in wanted else word)
+        at = b
+    head = "… " if lo > 0 else ""
+    tail = " …" if lo + size < len(spans) else ""
+    return head + " ".join("".join(out).split()) + tail
 
 
+def _fold(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_SQLITE_INDEX = text("INSERT INTO versions_fts(rowid, title, text) VALUES (:id, :title, :text)")
+_POSTGRES_INDEX = text(
+    "INSERT INTO version_search(version_id, document) VALUES (:id, to_tsvector('simple', :doc))"
+)
 _SQLITE = text(
-    f"""
-    SELECT v.id, v.page_id, p.key, p.url, v.title, v.first_seen_at,
-           snippet(versions_fts, 1, '{MARK_START}', '{MARK_END}', ' … ', 24) AS snippet
-    FROM versions_fts
-    JOIN versions AS v ON v.id = versions_fts.rowid
-    JOIN pages AS p ON p.id = v.page_id
-    WHERE versions_fts MATCH :q
-    ORDER BY versions_fts.rank, v.id DESC
-    LIMIT :n
+    """
+    SELECT rowid AS id FROM versions_fts WHERE versions_fts MATCH :q
+    ORDER BY rank, rowid DESC LIMIT :n
     """
 )
-
 _POSTGRES = text(
-    f"""
-    SELECT v.id, v.page_id, p.key, p.url, v.title, v.first_seen_at,
-           ts_headline('simple', v.text, q,
-                       'StartSel={MARK_START}, StopSel={MARK_END}, MaxFragments=2, MaxWords=24')
-               AS snippet
-    FROM versions AS v
-    JOIN pages AS p ON p.id = v.page_id,
-         to_tsquery('simple', :q) AS q
-    WHERE to_tsvector('simple', coalesce(v.title, '') || ' ' || v.text) @@ q
-    ORDER BY ts_rank(to_tsvector('simple', coalesce(v.title, '') || ' ' || v.text), q) DESC,
-             v.id DESC
-    LIMIT :n
+    """
+    SELECT s.version_id AS id FROM version_search AS s, to_tsquery('simple', :q) AS q
+    WHERE s.document @@ q ORDER BY ts_rank(s.document, q) DESC, s.version_id DESC LIMIT :n
     """
 )

@@ -6,7 +6,6 @@ Runs on SQLite, and on PostgreSQL when MFAWATCH_TEST_DATABASE_URL is set.
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 
 import pytest
 from sqlalchemy import func, select
@@ -14,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mfawatch.detect import ChangeKind, PageStatus, Seen
 from mfawatch.errors import NotFound
+from mfawatch.text import bytes_hash
 from storage import archive
 from storage.archive import FetchResult, Outcome, Recorded, record_fetch
-from storage.models import Change, ContentVersion, Fetch, Page, Review, Run, Site
+from storage.models import Body, Change, ContentVersion, Fetch, Page, Review, Run, Site
+from storage.packing import MAX_DEPTH
 from storage.queries import get_change, page_history, review_change, version_at
 from storage.runs import finish_run, start_run
 
@@ -241,18 +242,32 @@ def test_same_text_on_two_pages_is_two_versions(arc: Archive) -> None:
     assert arc.counts()["versions"] == 2
 
 
-def test_raw_html_is_stored_compressed_per_version(arc: Archive) -> None:
+def test_every_distinct_body_is_kept_packed(arc: Archive) -> None:
     raw_a = ("<html><p>" + TEXT_A + "</p>" + "x" * 5000 + "</html>").encode()
     raw_b = ("<html><p>" + TEXT_B + "</p>" + "y" * 5000 + "</html>").encode()
+    token = raw_a + b"<!-- new token -->"  # new bytes, the same text
     arc.run(arc.fetch(raw=raw_a))
-    arc.run(arc.fetch(raw=raw_a + b"<!-- new token -->"), arc.fetch(text=TEXT_B, raw=raw_b))
+    arc.run(arc.fetch(raw=token), arc.fetch(text=TEXT_B, raw=raw_b))
+    arc.run(arc.fetch(text=TEXT_B, raw=raw_b))
+    with arc.sessions() as session:  # a new session: nothing read back from a cache
+        bodies = session.scalars(select(Body).order_by(Body.id)).all()
+        assert [b.raw for b in bodies] == [raw_a, token, raw_b]
+        # Packed against the first body and their own text, the others are a few bytes.
+        assert len(bodies[0].packed) < 200 and all(len(b.packed) < 120 for b in bodies[1:])
+        # Every fetch points at the bytes it saw.
+        hashes = [f.raw_hash for f in session.scalars(select(Fetch).order_by(Fetch.id))]
+        assert hashes == [bytes_hash(r) for r in (raw_a, token, raw_b, raw_b)]
+
+
+def test_texts_read_back_across_chains_of_packed_versions(arc: Archive) -> None:
+    texts = [f"{TEXT_A}\nEdit number {i} of the political paragraph." for i in range(MAX_DEPTH + 4)]
+    for text in texts:
+        arc.run(arc.fetch(text=text))
     with arc.sessions() as session:
         versions = session.scalars(select(ContentVersion).order_by(ContentVersion.id)).all()
-        assert [zlib.decompress(v.raw_html) for v in versions] == [raw_a, raw_b]
-        assert all(len(v.raw_html) < 1000 for v in versions)  # really compressed
-        # Every fetch keeps the hash of the bytes it saw, even when the text was the same.
-        hashes = session.scalars(select(Fetch.raw_hash).order_by(Fetch.id)).all()
-        assert len(set(hashes)) == 3
+        assert [v.text for v in versions] == texts
+        depths = [v.depth for v in versions]
+        assert max(depths) == MAX_DEPTH - 1 and depths[MAX_DEPTH] == 0  # the chain was cut
 
 
 # -- change window and reviews -----------------------------------------------------------------

@@ -4,7 +4,6 @@ and mfawatch.htmldiff; the raw archived HTML only through the sandboxed /version
 
 from __future__ import annotations
 
-import zlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -19,7 +18,14 @@ from mfawatch.web import data
 from mfawatch.web.render import render
 from mfawatch.web.security import RAW_CSP, check_form_csrf
 from storage.models import ContentVersion
-from storage.queries import REVIEW_STATES, get_change, list_pages, page_history, review_change
+from storage.queries import (
+    REVIEW_STATES,
+    get_change,
+    list_pages,
+    page_history,
+    review_change,
+    version_raw,
+)
 from storage.search import search_versions
 
 router = APIRouter(include_in_schema=False)
@@ -140,7 +146,7 @@ def raw(version_id: int, session: SessionDep) -> Response:
     """The archived bytes as fetched; the CSP sandboxes them (no script runs, nothing loads)."""
     found = data.get_version(session, version_id)
     return Response(
-        zlib.decompress(found.raw_html),
+        version_raw(session, found.id),
         media_type="text/html; charset=utf-8",
         headers={"Content-Security-Policy": RAW_CSP},
     )

@@ -11,9 +11,9 @@ from storage.models import Base
 
 # Tables that other libraries own (APScheduler's job store) are not ours to migrate.
 FOREIGN_TABLES = {"apscheduler_jobs"}
-# Full-text search lives in migration 0003 only (FTS5 tables, a PostgreSQL expression index):
+# Full-text search lives in migrations 0003 and 0005 only (FTS5 tables, PostgreSQL tsvectors):
 # the models cannot describe it, so the drift check leaves it alone.
-SEARCH_OBJECTS = ("versions_fts", "ix_versions_text_fts")
+SEARCH_OBJECTS = ("versions_fts", "ix_versions_text_fts", "version_search")
 
 
 def include_object(
@@ -29,15 +29,29 @@ def run_migrations() -> None:
     engine = config.attributes.get("engine") or make_engine(
         config.get_main_option("sqlalchemy.url") or ""
     )
-    with engine.begin() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=Base.metadata,
-            render_as_batch=True,  # SQLite cannot ALTER most things in place
-            include_object=include_object,
-            compare_type=True,
-        )
-        context.run_migrations()
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration copies a table and drops the old one, which foreign keys
+            # pointing at it would refuse; the switch only works outside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            context.configure(
+                connection=connection,
+                target_metadata=Base.metadata,
+                render_as_batch=True,  # SQLite cannot ALTER most things in place
+                include_object=include_object,
+                compare_type=True,
+            )
+            context.run_migrations()
+            if sqlite:  # what the copies must still satisfy
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 run_migrations()

@@ -11,8 +11,9 @@ from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
 from mfawatch.config import layout_fingerprint
-from storage.archive import FetchResult, record_fetch
+from storage.archive import FetchResult
 from storage.db import close_database, open_database
+from storage.recorder import CrawlWriter
 from storage.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class ArchivePipeline:
         self.database_url = database_url
         self.trigger = trigger
         self.run_ids: dict[str, int] = {}
+        self.writers: dict[str, CrawlWriter] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -48,6 +50,7 @@ class ArchivePipeline:
                     self.trigger,
                     layout_fingerprint(site.layout),
                 )
+        self.writers = {name: CrawlWriter(self.Session, rid) for name, rid in self.run_ids.items()}
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("mfawatch/run_ids", sorted(self.run_ids.values()))
@@ -57,16 +60,14 @@ class ArchivePipeline:
             return item
         stats = self.crawler.stats
         assert stats is not None
+        writer = self.writers[item.site]
+        dropped = writer.dropped
         try:
-            with self.Session.begin() as session:
-                recorded = record_fetch(session, self.run_ids[item.site], item)
+            recorded = writer.record(item)
         except SQLAlchemyError as exc:
-            # The page is lost for this crawl, never what was stored before it.
-            stats.inc_value("mfawatch/db_errors")
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            if stats.get_value("mfawatch/db_error") is None:  # the run's note names the first
-                stats.set_value("mfawatch/db_error", reason)
-            log.error("could not archive %s: %s", item.url, reason)
+            # The page is lost for this crawl (with a batch waiting before it, if any), never
+            # what was stored before it.
+            self._lost(exc, item.url, 1 + writer.dropped - dropped)
             raise DropItem(f"database error on {item.url}") from None
         stats.inc_value(f"mfawatch/outcome/{recorded.outcome}")
         if recorded.change_kind:
@@ -79,9 +80,24 @@ class ArchivePipeline:
         )
         return item
 
+    def _lost(self, exc: SQLAlchemyError, what: str, count: int = 1) -> None:
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("mfawatch/db_errors", count)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if stats.get_value("mfawatch/db_error") is None:  # the run's note names the first
+            stats.set_value("mfawatch/db_error", reason)
+        log.error("could not archive %s: %s", what, reason)
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if not hasattr(self, "Session"):
             return
+        for writer in self.writers.values():
+            waiting = writer.waiting
+            try:
+                writer.flush()
+            except SQLAlchemyError as exc:
+                self._lost(exc, f"{waiting} unchanged fetches of {writer.site}", waiting)
         # "finished" is a whole crawl; anything else (shutdown, a closespider limit) is not.
         status = {"finished": "ok", "shutdown": "interrupted"}.get(reason, "failed")
         note = None if reason == "finished" else f"crawl ended: {reason}"

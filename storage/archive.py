@@ -68,7 +68,7 @@ class FetchResult:
 
 @dataclass(frozen=True)
 class Recorded:
-    fetch_id: int
+    fetch_id: int | None  # None while it waits in a batch (storage.recorder)
     outcome: Outcome
     change_id: int | None
     change_kind: ChangeKind | None

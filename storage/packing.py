@@ -13,23 +13,28 @@ so reading the oldest text of a long-lived page never costs more than that many 
 True
 >>> unpack(pack(b"on its own"), b"") == b"on its own"
 True
+>>> unpack(pack(b"a short base", b"ab"), b"ab") == b"a short base"
+True
 """
 
 from __future__ import annotations
 
 from backports import zstd
 
-LEVEL = 6  # about 0.2 ms for a page's text; higher levels gain 5% for ten times the time
+# Level 3 packs a page's text in about 0.06 ms; level 6 saves 2% more for three times that.
+LEVEL = 3
 MAX_DEPTH = 16
+SHORTEST_BASE = 8  # zstd refuses a shorter one; such a base is no help anyway
 
 
 def pack(data: bytes, base: bytes = b"") -> bytes:
-    if not base:
+    if len(base) < SHORTEST_BASE:
         return zstd.compress(data, level=LEVEL)
-    return zstd.compress(data, level=LEVEL, zstd_dict=zstd.ZstdDict(base, is_raw=True))
+    # As a prefix: the base is used once, so building a dictionary's tables would be waste.
+    return zstd.compress(data, level=LEVEL, zstd_dict=zstd.ZstdDict(base, is_raw=True).as_prefix)
 
 
 def unpack(blob: bytes, base: bytes = b"") -> bytes:
-    if not base:
+    if len(base) < SHORTEST_BASE:
         return zstd.decompress(blob)
-    return zstd.decompress(blob, zstd_dict=zstd.ZstdDict(base, is_raw=True))
+    return zstd.decompress(blob, zstd_dict=zstd.ZstdDict(base, is_raw=True).as_prefix)

@@ -6,9 +6,11 @@ Runs on SQLite, and on PostgreSQL when MFAWATCH_TEST_DATABASE_URL is set.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mfawatch.detect import ChangeKind, PageStatus, Seen
@@ -19,6 +21,7 @@ from storage.archive import FetchResult, Outcome, Recorded, record_fetch
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Review, Run, Site
 from storage.packing import MAX_DEPTH
 from storage.queries import get_change, page_history, review_change, version_at
+from storage.recorder import CrawlWriter
 from storage.runs import finish_run, start_run
 
 KEY = "seoul.mfa.gov.az/en/content/35"
@@ -31,11 +34,15 @@ K = ChangeKind
 
 
 class Archive:
-    """Crawls as the pipeline runs them: one transaction per fetch, one run per crawl."""
+    """Crawls as the pipeline runs them (through CrawlWriter, which batches unchanged fetches),
+    or one record_fetch transaction per fetch: every test here holds for both."""
 
-    def __init__(self, sessions: sessionmaker[Session], site: str = "seoul") -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], site: str = "seoul", batched: bool = True
+    ) -> None:
         self.sessions = sessions
         self.site = site
+        self.batched = batched
         self.clock = T0
 
     def tick(self) -> dt.datetime:
@@ -75,7 +82,11 @@ class Archive:
         with self.sessions.begin() as session:
             run_id = start_run(session, self.site, "mfa.gov.az", "manual")
         recorded = []
-        for result in results:
+        if self.batched:
+            writer = CrawlWriter(self.sessions, run_id)
+            recorded = [writer.record(result) for result in results]
+            writer.flush()
+        for result in [] if self.batched else results:
             with self.sessions.begin() as session:
                 recorded.append(record_fetch(session, run_id, result))
         with self.sessions.begin() as session:
@@ -96,9 +107,9 @@ class Archive:
             return page
 
 
-@pytest.fixture
-def arc(sessions: sessionmaker[Session]) -> Archive:
-    return Archive(sessions)
+@pytest.fixture(params=["batched", "one-by-one"])
+def arc(sessions: sessionmaker[Session], request: pytest.FixtureRequest) -> Archive:
+    return Archive(sessions, batched=request.param == "batched")
 
 
 # -- baseline and each kind --------------------------------------------------------------------
@@ -210,8 +221,10 @@ def test_broken_then_other_text_compares_with_the_last_good(arc: Archive) -> Non
 def test_not_modified_vouches_for_the_date(arc: Archive) -> None:
     arc.run(arc.fetch(etag='"v1"'))
     [rec] = arc.run(arc.fetch(Seen.NOT_MODIFIED))
+    assert rec.outcome is Outcome.NOT_MODIFIED
     with arc.sessions() as session:
-        fetch = session.get_one(Fetch, rec.fetch_id)
+        fetch = session.scalars(select(Fetch).order_by(Fetch.id.desc())).first()
+        assert fetch is not None and fetch.outcome == Outcome.NOT_MODIFIED
         assert fetch.declared_date == D1 and fetch.declared_raw == "28.02.2023"
         assert fetch.version_id == arc.page().current_version_id
     assert arc.page().etag == '"v1"'
@@ -274,14 +287,13 @@ def test_texts_read_back_across_chains_of_packed_versions(arc: Archive) -> None:
 
 
 def test_change_window_spans_the_last_good_fetch(arc: Archive) -> None:
-    [good] = arc.run(arc.fetch())
-    [last_good, _failed, _broken] = arc.run(
-        arc.fetch(), arc.fetch(Seen.FAILED), arc.fetch(Seen.EXTRACTION_FAILED)
-    )
+    arc.run(arc.fetch())
+    last_good = arc.fetch()  # unchanged: a batched row has no id until written
+    arc.run(last_good, arc.fetch(Seen.FAILED), arc.fetch(Seen.EXTRACTION_FAILED))
     [changed] = arc.run(arc.fetch(text=TEXT_B, declared=D2))
     with arc.sessions() as session:
         change = get_change(session, changed.change_id or 0)
-        assert change.old_fetch_id == last_good.fetch_id != good.fetch_id
+        assert change.old_fetch and change.old_fetch.fetched_at == last_good.fetched_at
         assert change.new_fetch_id == changed.fetch_id
         assert change.old_fetch and change.old_fetch.fetched_at < change.new_fetch.fetched_at
         assert change.detected_at == change.new_fetch.fetched_at
@@ -415,3 +427,43 @@ def test_failure_midway_leaves_nothing_half_written(
     with arc.sessions.begin() as session:
         rec = record_fetch(session, run_id, arc.fetch(text=TEXT_B, declared=D2))
     assert rec.change_kind is K.CONTENT_UPDATED
+
+
+# -- the crawl's writer ------------------------------------------------------------------------
+
+
+def test_unchanged_fetches_wait_for_a_change_and_keep_the_crawl_order(
+    sessions: sessionmaker[Session],
+) -> None:
+    arc = Archive(sessions)
+    arc.run(*(arc.fetch(key=f"{KEY}{i}") for i in range(3)))
+    with sessions.begin() as session:
+        run_id = start_run(session, arc.site, "mfa.gov.az", "manual")
+    writer = CrawlWriter(sessions, run_id)
+    same = [arc.fetch(key=f"{KEY}{i}") for i in range(2)]
+    assert [writer.record(r).outcome for r in same] == [Outcome.UNCHANGED] * 2
+    assert writer.waiting == 2 and arc.counts()["fetches"] == 3  # nothing written yet
+    edited = arc.fetch(key=f"{KEY}2", text=TEXT_B)
+    assert writer.record(edited).change_kind is K.SILENT_EDIT
+    assert writer.waiting == 0 and arc.counts()["fetches"] == 6
+    with sessions() as session:
+        rows = session.scalars(select(Fetch).where(Fetch.run_id == run_id).order_by(Fetch.id))
+        assert [f.fetched_at for f in rows] == [r.fetched_at for r in (*same, edited)]
+        page = session.scalar(select(Page).where(Page.key == f"{KEY}0"))
+        assert page is not None and page.last_seen_at == same[0].fetched_at
+
+
+def test_a_batch_lost_to_a_database_error_is_counted(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    arc = Archive(sessions)
+    arc.run(arc.fetch())
+    with sessions.begin() as session:
+        run_id = start_run(session, arc.site, "mfa.gov.az", "manual")
+    writer = CrawlWriter(sessions, run_id)
+    writer.record(arc.fetch())
+    writer.sessions = sessionmaker(create_engine(f"sqlite:///{tmp_path}/missing/archive.db"))
+    with pytest.raises(SQLAlchemyError):
+        writer.flush()
+    assert (writer.waiting, writer.dropped) == (0, 1)
+    assert arc.counts()["fetches"] == 1  # what was stored before is all there

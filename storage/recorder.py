@@ -1,0 +1,187 @@
+"""A crawl's writer: unchanged fetches in small batches, everything else one page at a time.
+
+Most fetches of a re-crawl find the text they found last time. Their row needs nothing the
+crawl did not know when it started, so they are written together, up to BATCH_SIZE rows or
+BATCH_SECONDS old; anything that may be a change goes through record_fetch in a transaction
+of its own, after the batch before it. A crawl killed mid-batch loses at most those unchanged
+rows (its run is then marked interrupted); never a change, never anything stored before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mfawatch.detect import VOUCHED, Known, Observation, PageStatus, Seen, classify_change
+from mfawatch.text import bytes_hash, text_hash
+from storage.archive import FetchResult, Outcome, Recorded, record_fetch
+from storage.models import Body, ContentVersion, Fetch, Page, Run, Site
+
+BATCH_SIZE = 100
+BATCH_SECONDS = 1.0
+
+
+@dataclass
+class _Standing:
+    """A page as the archive had it when the crawl started."""
+
+    page_id: int
+    url: str
+    status: str
+    version_id: int | None
+    text_hash: str | None
+    declared_raw: str | None
+    declared_date: dt.date | None
+    etag: str | None
+    last_modified: str | None
+
+
+class CrawlWriter:
+    """Records one run's fetches (one site's)."""
+
+    def __init__(self, sessions: sessionmaker[Session], run_id: int) -> None:
+        self.sessions = sessions
+        self.run_id = run_id
+        self._fetches: list[dict[str, Any]] = []
+        self._pages: list[dict[str, Any]] = []
+        self._since = 0.0
+        self.dropped = 0  # unchanged fetches lost to a database error
+        with sessions() as session:
+            run = session.get_one(Run, run_id)
+            site = session.get_one(Site, run.site_id)
+            self.site = site.name
+            self.baseline = site.baseline_at is None
+            self._standing = _standing(session, site.id)
+            self._bodies = _bodies(session, site.id)
+
+    def record(self, result: FetchResult) -> Recorded:
+        if result.site != self.site:
+            raise ValueError(f"fetch of site {result.site!r} recorded in a run of {self.site!r}")
+        rows = self._unchanged(result)
+        if rows is not None:
+            if len(self._fetches) >= BATCH_SIZE or time.monotonic() - self._since > BATCH_SECONDS:
+                self.flush()
+            if not self._fetches:
+                self._since = time.monotonic()
+            fetch, page = rows
+            self._fetches.append(fetch)
+            self._pages.append(page)
+            return Recorded(None, Outcome(fetch["outcome"]), None, None)
+        self.flush()  # rows keep the order of the crawl
+        self._standing.pop(result.key, None)  # from here on the database knows better
+        with self.sessions.begin() as session:
+            return record_fetch(session, self.run_id, result)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._fetches)
+
+    def flush(self) -> None:
+        """Write the waiting rows; on a database error they are counted in `dropped`."""
+        if not self._fetches:
+            return
+        fetches, pages = self._fetches, self._pages
+        self._fetches, self._pages = [], []
+        try:
+            with self.sessions.begin() as session:
+                session.execute(insert(Fetch), fetches)
+                session.execute(update(Page), pages)  # by primary key
+        except SQLAlchemyError:
+            self.dropped += len(fetches)
+            raise
+
+    def _unchanged(self, result: FetchResult) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The fetch's row and its page's update, if it shows the page exactly as it stood."""
+        page = self._standing.get(result.key)
+        if page is None or page.version_id is None or result.url != page.url:
+            return None
+        seen = self._as_before(result, page)
+        if seen is None:
+            return None
+        body_id, obs = seen
+        known = Known(PageStatus(page.status), page.text_hash, page.declared_date)
+        verdict = classify_change(known, obs, baseline=self.baseline)
+        if verdict.kind is not None or verdict.status != page.status:
+            return None
+        declared_raw = page.declared_raw if result.seen in VOUCHED else result.declared_raw
+        if declared_raw != page.declared_raw:  # the same date written another way
+            return None
+        outcome = Outcome.NOT_MODIFIED if result.seen is Seen.NOT_MODIFIED else Outcome.UNCHANGED
+        fetch = {
+            "page_id": page.page_id,
+            "run_id": self.run_id,
+            "fetched_at": result.fetched_at,
+            "other_url": None,
+            "final_url": result.final_url if result.final_url != result.url else None,
+            "http_status": result.http_status,
+            "etag": result.etag,
+            "last_modified": result.last_modified,
+            "body_id": body_id,
+            "version_id": page.version_id,
+            "declared_raw": declared_raw,
+            "declared_date": obs.declared,
+            "outcome": outcome,
+            "error": result.error,
+        }
+        page.etag = result.etag or page.etag
+        page.last_modified = result.last_modified or page.last_modified
+        update = {
+            "id": page.page_id,
+            "last_seen_at": result.fetched_at,
+            "etag": page.etag,
+            "last_modified": page.last_modified,
+        }
+        return fetch, update
+
+    def _as_before(
+        self, result: FetchResult, page: _Standing
+    ) -> tuple[int | None, Observation] | None:
+        """The body and what the fetch observed, if neither is new to the archive."""
+        body_id = None
+        if result.seen is Seen.CONTENT or result.seen is Seen.SAME_BYTES:
+            body_id = self._bodies.get((page.page_id, bytes_hash(result.raw or b"")))
+            if body_id is None:  # new bytes: a body to store
+                return None
+        if result.seen in VOUCHED:
+            return body_id, Observation(result.seen, page.text_hash, page.declared_date)
+        if result.seen is Seen.CONTENT and result.text is not None:
+            if text_hash(result.text) != page.text_hash:
+                return None
+            return body_id, Observation(Seen.CONTENT, page.text_hash, result.declared_date)
+        return None
+
+
+def _standing(session: Session, site_id: int) -> dict[str, _Standing]:
+    rows = session.execute(
+        select(
+            Page.key,
+            Page.id,
+            Page.url,
+            Page.status,
+            Page.current_version_id,
+            ContentVersion.text_hash,
+            Page.declared_raw,
+            Page.declared_date,
+            Page.etag,
+            Page.last_modified,
+        )
+        .outerjoin(ContentVersion, Page.current_version_id == ContentVersion.id)
+        .where(Page.site_id == site_id)
+    )
+    return {key: _Standing(*rest) for key, *rest in rows}
+
+
+def _bodies(session: Session, site_id: int) -> dict[tuple[int, str], int]:
+    """Bytes the archive has of this site's pages, by page and hash."""
+    rows = session.execute(
+        select(Body.page_id, Body.raw_hash, Body.id)
+        .join(Page, Body.page_id == Page.id)
+        .where(Page.site_id == site_id)
+    )
+    return {(page_id, raw_hash): body_id for page_id, raw_hash, body_id in rows}

@@ -25,7 +25,7 @@ from mfawatch.detect import (
 )
 from mfawatch.diffing import diff_stats, word_diff
 from mfawatch.text import bytes_hash, text_hash
-from storage.content import find_body, new_body, new_version
+from storage.content import find_body, new_body, new_version, site_keyframe
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Run
 from storage.search import index_version
 
@@ -74,10 +74,27 @@ class Recorded:
     change_kind: ChangeKind | None
 
 
-def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded:
-    run = session.get_one(Run, run_id, options=[joinedload(Run.site)])
-    if run.site.name != result.site:
-        raise ValueError(f"fetch of site {result.site!r} recorded in a run of {run.site.name!r}")
+@dataclass
+class RunContext:
+    """What each fetch of a run needs to know of it: read once per run by CrawlWriter."""
+
+    run_id: int
+    site_id: int
+    site: str
+    baseline: bool  # the site's first crawl: pages found are not changes
+    keyframe: tuple[int, bytes] | None = None  # the site's first body (storage.content)
+
+    @classmethod
+    def load(cls, session: Session, run_id: int) -> RunContext:
+        run = session.get_one(Run, run_id, options=[joinedload(Run.site)])
+        return cls(run_id, run.site_id, run.site.name, run.site.baseline_at is None)
+
+
+def record_fetch(session: Session, run: int | RunContext, result: FetchResult) -> Recorded:
+    if isinstance(run, int):
+        run = RunContext.load(session, run)
+    if run.site != result.site:
+        raise ValueError(f"fetch of site {result.site!r} recorded in a run of {run.site!r}")
     # The current version's hash is all an unchanged fetch needs: its text and raw HTML are
     # loaded only when a change is diffed.
     page = session.scalar(
@@ -90,6 +107,7 @@ def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded
         )
     )
     known = None
+    fresh = page is None
     if page is None:
         page = _new_page(run.site_id, result)
         session.add(page)
@@ -99,16 +117,16 @@ def record_fetch(session: Session, run_id: int, result: FetchResult) -> Recorded
         known = Known(
             PageStatus(page.status), current.text_hash if current else None, page.declared_date
         )
-    version = _version_for(session, page, result)
-    body = _body_for(session, page, result, version)
+    version = _version_for(session, page, result, fresh)
+    body = _body_for(session, run, page, result, version, fresh)
     obs = _observation(page, result, version)
-    verdict = classify_change(known, obs, baseline=run.site.baseline_at is None)
+    verdict = classify_change(known, obs, baseline=run.baseline)
     if result.seen is Seen.CONTENT and version is not None and result.url != page.url:
         _move_page(session, page, result.url)
 
     fetch = Fetch(
         page_id=page.id,
-        run_id=run_id,
+        run_id=run.run_id,
         fetched_at=result.fetched_at,
         other_url=result.url if result.url != page.url else None,
         final_url=result.final_url if result.final_url != result.url else None,
@@ -146,7 +164,9 @@ def _new_page(site_id: int, result: FetchResult) -> Page:
     )
 
 
-def _version_for(session: Session, page: Page, result: FetchResult) -> ContentVersion | None:
+def _version_for(
+    session: Session, page: Page, result: FetchResult, fresh: bool
+) -> ContentVersion | None:
     """The version this fetch saw, stored now if this page never had that text."""
     if result.seen in VOUCHED:
         return page.current_version
@@ -156,11 +176,13 @@ def _version_for(session: Session, page: Page, result: FetchResult) -> ContentVe
     current = page.current_version
     if current is not None and current.text_hash == digest:
         return current
-    version = session.scalar(
-        select(ContentVersion).where(
-            ContentVersion.page_id == page.id, ContentVersion.text_hash == digest
+    version = None
+    if not fresh:  # a page stored just now has no versions yet
+        version = session.scalar(
+            select(ContentVersion).where(
+                ContentVersion.page_id == page.id, ContentVersion.text_hash == digest
+            )
         )
-    )
     if version is not None:
         return version
     version = new_version(
@@ -182,24 +204,33 @@ _BODY_SEEN = (Seen.CONTENT, Seen.SAME_BYTES, Seen.EXTRACTION_FAILED)
 
 
 def _body_for(
-    session: Session, page: Page, result: FetchResult, version: ContentVersion | None
+    session: Session,
+    run: RunContext,
+    page: Page,
+    result: FetchResult,
+    version: ContentVersion | None,
+    fresh: bool,
 ) -> Body | None:
     """The body of these bytes, stored now if this page never sent them."""
     if result.raw is None or result.seen not in _BODY_SEEN:
         return None
     raw_hash = bytes_hash(result.raw)
-    body = find_body(session, page.id, raw_hash)
+    body = None if fresh else find_body(session, page.id, raw_hash)
     if body is None:
+        if run.keyframe is None:
+            run.keyframe = site_keyframe(session, run.site_id)
         body = new_body(
-            session,
             page,
             result.raw,
             raw_hash=raw_hash,
             version=version if result.seen is Seen.CONTENT else None,
             first_seen_at=result.fetched_at,
+            keyframe=run.keyframe,
         )
         session.add(body)
         session.flush()
+        if run.keyframe is None and body.version_id is not None:
+            run.keyframe = (body.id, result.raw)
     return body
 
 

@@ -62,29 +62,35 @@ def find_body(session: Session, page_id: int, raw_hash: str) -> Body | None:
     return session.scalar(select(Body).where(Body.page_id == page_id, Body.raw_hash == raw_hash))
 
 
+def site_keyframe(session: Session, site_id: int) -> tuple[int, bytes] | None:
+    """The site's first body with a text: the base of every other body of the site."""
+    base = session.scalar(
+        select(Body)
+        .join(Page, Body.page_id == Page.id)
+        .where(Page.site_id == site_id, Body.base_id.is_(None), Body.version_id.is_not(None))
+        .order_by(Body.id)
+        .limit(1)
+    )
+    return (base.id, read_body(base)) if base is not None else None
+
+
 def new_body(
-    session: Session,
     page: Page,
     raw: bytes,
     *,
     raw_hash: str,
     version: ContentVersion | None,
     first_seen_at: dt.datetime,
+    keyframe: tuple[int, bytes] | None,
 ) -> Body:
-    """A body of these bytes, packed against the site's first body and the version's text."""
-    base = session.scalar(
-        select(Body)
-        .join(Page, Body.page_id == Page.id)
-        .where(Page.site_id == page.site_id, Body.base_id.is_(None), Body.version_id.is_not(None))
-        .order_by(Body.id)
-        .limit(1)
-    )
+    """A body of these bytes, packed against the site's keyframe and the version's text."""
+    text = version.text.encode() if version is not None else b""
     body = Body(
         page_id=page.id,
         raw_hash=raw_hash,
         version_id=version.id if version is not None else None,
-        base_id=base.id if base is not None else None,
-        packed=pack(raw, _dictionary(base, version)),
+        base_id=keyframe[0] if keyframe is not None else None,
+        packed=pack(raw, (keyframe[1] if keyframe is not None else b"") + text),
         first_seen_at=first_seen_at,
     )
     _bytes[body] = raw
@@ -96,18 +102,12 @@ def read_body(body: Body) -> bytes:
     if cached is not None:
         return cached
     session = _session(body)
-    base = session.get_one(Body, body.base_id) if body.base_id is not None else None
+    # The site's first page has the menus, scripts and footer; the text has the paragraphs.
+    base = read_body(session.get_one(Body, body.base_id)) if body.base_id is not None else b""
     version = session.get_one(ContentVersion, body.version_id) if body.version_id else None
-    raw = unpack(body.packed, _dictionary(base, version))
+    raw = unpack(body.packed, base + (version.text.encode() if version is not None else b""))
     _bytes[body] = raw
     return raw
-
-
-def _dictionary(base: Body | None, version: ContentVersion | None) -> bytes:
-    # The site's first page has the menus, scripts and footer; the text has the paragraphs.
-    return (read_body(base) if base is not None else b"") + (
-        version.text.encode() if version is not None else b""
-    )
 
 
 def _session(instance: object) -> Session:

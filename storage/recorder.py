@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mfawatch.detect import VOUCHED, Known, Observation, PageStatus, Seen, classify_change
 from mfawatch.text import bytes_hash, text_hash
-from storage.archive import FetchResult, Outcome, Recorded, record_fetch
-from storage.models import Body, ContentVersion, Fetch, Page, Run, Site
+from storage.archive import FetchResult, Outcome, Recorded, RunContext, record_fetch
+from storage.models import Body, ContentVersion, Fetch, Page
 
 BATCH_SIZE = 100
 BATCH_SECONDS = 1.0
@@ -53,12 +53,11 @@ class CrawlWriter:
         self._since = 0.0
         self.dropped = 0  # unchanged fetches lost to a database error
         with sessions() as session:
-            run = session.get_one(Run, run_id)
-            site = session.get_one(Site, run.site_id)
-            self.site = site.name
-            self.baseline = site.baseline_at is None
-            self._standing = _standing(session, site.id)
-            self._bodies = _bodies(session, site.id)
+            self.run = RunContext.load(session, run_id)
+            self._standing = _standing(session, self.run.site_id)
+            self._bodies = _bodies(session, self.run.site_id)
+        self.site = self.run.site
+        self.baseline = self.run.baseline
 
     def record(self, result: FetchResult) -> Recorded:
         if result.site != self.site:
@@ -75,8 +74,12 @@ class CrawlWriter:
             return Recorded(None, Outcome(fetch["outcome"]), None, None)
         self.flush()  # rows keep the order of the crawl
         self._standing.pop(result.key, None)  # from here on the database knows better
-        with self.sessions.begin() as session:
-            return record_fetch(session, self.run_id, result)
+        try:
+            with self.sessions.begin() as session:
+                return record_fetch(session, self.run, result)
+        except Exception:
+            self.run.keyframe = None  # it may have been stored by the transaction undone
+            raise
 
     @property
     def waiting(self) -> int:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 import dateparser
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
+from lxml import etree
 from parsel import Selector
 
 from mfawatch.config import Extraction
@@ -25,6 +27,13 @@ BLOCK_TAGS = (
     "blockquote", "section", "article", "header", "footer", "pre", "dd", "dt", "dl", "figure",
     "figcaption", "address", "hr", "br",
 )  # fmt: skip
+_BLOCK_NAMES = frozenset(BLOCK_TAGS)
+# The string types that get_text() keeps: not comments, nor script, style or template text.
+_TEXT_TYPES = (NavigableString, CData)
+_Matcher = Callable[[Tag], bool]
+# Compiled once: lxml directly, without a parsel Selector around every candidate line.
+_SHORT_LINES = etree.XPath(".//*[string-length(normalize-space()) < 200]")
+_STRING = etree.XPath("string()")
 # The date after a label: digits with separators, or a day, a month name and a year.
 _DATE_TEXT = (
     r"(?P<date>\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}\s+\w+\.?,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d{4})"
@@ -111,13 +120,16 @@ def _label_pattern(rules: Extraction, lang: str) -> re.Pattern[str]:
 def _find_date_line(page: Selector, scopes: tuple[str, ...], label: re.Pattern[str]) -> str | None:
     for css in scopes:
         for block in page.css(css):
+            root = block.root
+            if not isinstance(root, etree._Element):
+                continue  # a text node (`::text`) holds no lines and no label
             # An element that holds only the label and a date wins over a sentence that
             # happens to mention one ("The protocol, updated 12.05.2019, ...").
-            for line in block.xpath(".//*[string-length(normalize-space()) < 200]"):
-                text = clean_line(line.xpath("string()").get() or "")
+            for line in _SHORT_LINES(root):
+                text = clean_line(_STRING(line))
                 if _is_date_line(text, label):
                     return label.match(text).group("date")  # type: ignore[union-attr]
-            match = label.search(clean_line(block.xpath("string()").get() or ""))
+            match = label.search(clean_line(_STRING(root)))
             if match:
                 return match.group("date")
     return None
@@ -152,15 +164,68 @@ _BREAK = "\u2029"
 
 def _body_paragraphs(body_html: str, rules: Extraction) -> list[str]:
     soup = BeautifulSoup(body_html, "lxml")
-    for css in rules.drop:
-        for node in soup.select(css):
-            node.decompose()
-    for node in soup.find_all(BLOCK_TAGS):
-        if isinstance(node, Tag):
-            # The line break goes inside, at the end: the same text as one after the element,
-            # without insert_after's scan of the parent's children (quadratic on huge pages).
-            node.append(NavigableString(_BREAK))
-    return clean_paragraphs(soup.get_text().split(_BREAK))
+    dropped = _drop_matcher(rules.drop)
+    if dropped is None:
+        for css in rules.drop:
+            for node in soup.select(css):
+                node.decompose()
+    return clean_paragraphs(_block_text(soup, dropped).split(_BREAK))
+
+
+def _block_text(soup: BeautifulSoup, dropped: _Matcher | None) -> str:
+    """The soup's text as get_text() gives it, without the dropped elements and with a break at
+    the end of each block element: one walk, not a select per selector, find_all and get_text."""
+    out: list[str] = []
+    stack: list[tuple[Iterator[PageElement], bool]] = [(iter(soup.contents), False)]
+    while stack:
+        children, block = stack[-1]
+        for child in children:
+            if isinstance(child, Tag):
+                if dropped is None or not dropped(child):
+                    stack.append((iter(child.contents), child.name in _BLOCK_NAMES))
+                    break
+            elif isinstance(child, NavigableString) and type(child) in _TEXT_TYPES:
+                out.append(child)
+        else:
+            stack.pop()
+            if block:
+                out.append(_BREAK)
+    return "".join(out)
+
+
+# A type selector, classes, or both: these match by the element alone, so skipping every
+# element they match gives what removing each selector's matches in turn did.
+_SIMPLE_SELECTOR = re.compile(r"(?ai)(?P<name>[a-z][\w-]*)?(?P<classes>(?:\.-?[a-z_][\w-]*)*)")
+
+
+@lru_cache(maxsize=16)
+def _drop_matcher(selectors: tuple[str, ...]) -> _Matcher | None:
+    """Whether an element matches any of `selectors`; None unless all of them are simple."""
+    names: set[str] = set()
+    with_classes: list[tuple[str | None, frozenset[str]]] = []
+    for css in selectors:
+        simple = _SIMPLE_SELECTOR.fullmatch(css)
+        if simple is None or not css:
+            return None
+        name, classes = simple.group("name"), simple.group("classes")
+        name = name.lower() if name else None  # HTML tag names are case-insensitive
+        if classes:
+            with_classes.append((name, frozenset(classes[1:].split("."))))
+        elif name:
+            names.add(name)
+
+    def dropped(tag: Tag) -> bool:
+        if tag.name in names:
+            return True
+        own = tag.get("class") if with_classes else None
+        if not own:
+            return False
+        return any(
+            (name is None or name == tag.name) and wanted.issubset(own)
+            for name, wanted in with_classes
+        )
+
+    return dropped
 
 
 def _drop_boilerplate(

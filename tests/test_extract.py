@@ -5,6 +5,7 @@ discovery from menus. Pages come from the mirror as strings; Scrapy responses ar
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -168,6 +169,24 @@ def test_boilerplate_is_dropped() -> None:
         "cookies",
     ):
         assert noise not in text, noise
+
+
+@pytest.mark.parametrize(
+    ("selector", "dropped"),
+    [
+        *[(css, True) for css in ["p.aside", ".note.aside", "P.aside", "div > p.aside"]],
+        *[(css, False) for css in ["p.Aside", ".note.Aside", "div > p.Aside", "h2"]],
+        ("p:nth-of-type(4)", True),
+    ],
+)
+def test_a_layout_may_drop_by_any_css_selector(selector: str, dropped: bool) -> None:
+    # Simple selectors are matched in one walk, others by soupsieve: the same elements go. Tag
+    # names ignore case, class names do not.
+    html = page(paragraphs=["Kept.", "Aside.", "Kept too."])
+    html = html.replace("<p>Aside.</p>", '<p class="aside note">Aside.</p>')
+    rules = dataclasses.replace(RULES, drop=(*RULES.drop, selector))
+    kept = ["Kept.", "Kept too."] if dropped else ["Kept.", "Aside.", "Kept too."]
+    assert extract_page(html, rules, "en").paragraphs == kept
 
 
 def test_a_body_paragraph_equal_to_the_title_later_on_is_kept() -> None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from scrapy.http import HtmlResponse
 
 from mfawatch.mirror import (
     MirrorServer,
@@ -25,6 +26,7 @@ from mfawatch.mirror import (
     relations_menu,
     relations_path,
 )
+from scraper.spiders.mfa import MfaSpider
 
 EN35 = relations_path("en", 35)
 EN36 = relations_path("en", 36)
@@ -119,6 +121,23 @@ def test_menu_links_to_another_host_are_not_followed(mfawatch, mirror, elsewhere
     pages = mfawatch.json("pages")
     assert len(pages) == 8
     assert all(p["url"].startswith(mirror.url("/")) for p in pages)
+
+
+def test_a_known_page_found_in_a_menu_first_is_still_asked_conditionally(mfawatch, mirror):
+    # Scrapy reads the menus while it still pulls the known pages from start(): a request made
+    # from a menu must carry what the archive knows too, or the server sends the page whole.
+    site = embassy_site("seoul")
+    for path in ALL_PAGES:
+        mirror.set(path, site[path], etag=True)
+    mfawatch.crawl()
+    spider = MfaSpider(config=str(mfawatch.sites))
+    spider.load_known(mfawatch.db_url)
+    home = HtmlResponse(mirror.url("/en"), body=site["/en"].encode(), encoding="utf-8")
+    requests = list(spider.parse_menu(home, spider.sites[0]))
+    assert len(requests) == 4
+    for request in requests:
+        assert request.headers.get("If-None-Match"), request.url
+        assert request.meta["mfawatch_seen_bytes"], request.url
 
 
 class FailsOnce:

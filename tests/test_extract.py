@@ -303,13 +303,9 @@ def fetch_through(spider: MfaSpider, url: str, body: bytes, **kwargs: object) ->
     request = spider.page_request(spider.sites[0], url)
     assert request is not None
     response = HtmlResponse(url, body=body, request=request, **kwargs)  # type: ignore[arg-type]
-    results = [
-        item
-        for item in request.callback(response, **request.cb_kwargs)  # type: ignore[misc]
-        if isinstance(item, FetchResult)
-    ]
-    assert len(results) == 1
-    return results[0]
+    result = request.callback(response, **request.cb_kwargs)  # type: ignore[misc]
+    assert isinstance(result, FetchResult)
+    return result
 
 
 def test_parse_page_gives_the_seed_text(spider: MfaSpider) -> None:

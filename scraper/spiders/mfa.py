@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
@@ -18,7 +18,7 @@ from scrapy.exceptions import ResponseDataLossError
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from mfawatch.config import Config, Site, layout_fingerprint, load_config, page_identity
+from mfawatch.config import Config, PageId, Site, layout_fingerprint, load_config, page_identity
 from mfawatch.detect import Seen
 from mfawatch.errors import ExtractionFailed, PageGone
 from mfawatch.text import bytes_hash
@@ -36,6 +36,17 @@ PAGE_STATUSES = [
 ]  # fmt: skip
 
 
+class _Known(NamedTuple):
+    """What the archive knows of a page: its validators, and the bytes last extracted."""
+
+    etag: str | None
+    last_modified: str | None
+    seen_bytes: str | None
+
+
+_UNKNOWN = _Known(None, None, None)
+
+
 class MfaSpider(Spider):
     name = "mfa"
 
@@ -46,6 +57,7 @@ class MfaSpider(Spider):
         self.sites: list[Site] = [self.config.site(n) for n in names] or list(self.config.sites)
         self.allowed_domains = sorted({d for s in self.sites for d in s.allowed_domains})
         self._requested: set[str] = set()  # page identities asked for in this crawl
+        self._known: dict[str, _Known] = {}  # by page identity
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -59,7 +71,21 @@ class MfaSpider(Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
-        db_url = self.settings.get("MFAWATCH_DATABASE_URL")
+        known_urls = self.load_known(self.settings.get("MFAWATCH_DATABASE_URL"))
+        for site in self.sites:
+            for url in site.start_urls:
+                yield Request(url, callback=self.parse_menu, cb_kwargs={"site": site})
+            # Known pages are re-checked even when no menu links them any more: that is how a
+            # removal is seen.
+            for url in known_urls[site.name]:
+                request = self.page_request(site, url)
+                if request is not None:
+                    yield request
+
+    def load_known(self, db_url: str | None) -> dict[str, list[str]]:
+        """The archive's pages of each site (their URLs), and what it knows of each for its
+        request, whichever finds the page first: this list or a menu (Scrapy reads menus while
+        it still pulls from start())."""
         Session = open_database(db_url)
         try:
             with Session() as session:
@@ -67,19 +93,16 @@ class MfaSpider(Spider):
         finally:
             close_database(Session)
         for site in self.sites:
-            for url in site.start_urls:
-                yield Request(url, callback=self.parse_menu, cb_kwargs={"site": site})
-            # Known pages are re-checked even when no menu links them any more: that is how a
-            # removal is seen.
             fingerprint = layout_fingerprint(site.layout)
             for page in known[site.name]:
+                found = page_identity(site.layout, page.url)
+                if found is None:
+                    continue
                 # Bytes already extracted with this very layout need no second extraction.
                 seen_bytes = page.raw_hash if page.layout_hash == fingerprint else None
-                request = self.page_request(
-                    site, page.url, page.etag, page.last_modified, seen_bytes
-                )
-                if request is not None:
-                    yield request
+                validators = _Known(page.etag, page.last_modified, seen_bytes)
+                self._known.setdefault(str(found[0]), validators)
+        return {name: [page.url for page in pages] for name, pages in known.items()}
 
     def parse_menu(self, response: Response, site: Site) -> Iterator[Request]:
         """Relations pages linked from a start page's menus."""
@@ -96,44 +119,42 @@ class MfaSpider(Spider):
             rule = found[1]
             if rule.link_text is not None and not rule.link_text.search(text):
                 continue
-            request = self.page_request(site, url)
+            request = self._request(site, url, found[0])
             if request is not None:
                 yield request
 
-    def page_request(
-        self,
-        site: Site,
-        url: str,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        seen_bytes: str | None = None,
-    ) -> Request | None:
+    def page_request(self, site: Site, url: str) -> Request | None:
+        """The request for a relations page, or None if it is not one or was asked for."""
         found = page_identity(site.layout, url)
-        if found is None or str(found[0]) in self._requested:
+        return None if found is None else self._request(site, url, found[0])
+
+    def _request(self, site: Site, url: str, page: PageId) -> Request | None:
+        key = str(page)
+        if key in self._requested:
             return None
-        key = str(found[0])
         self._requested.add(key)
+        known = self._known.get(key, _UNKNOWN)
         headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        if known.etag:
+            headers["If-None-Match"] = known.etag
+        if known.last_modified:
+            headers["If-Modified-Since"] = known.last_modified
         return Request(
             url,
             headers=headers,
             callback=self.parse_page,
             errback=self.fetch_failed,
-            cb_kwargs={"site": site, "key": key, "lang": found[0].lang},
+            cb_kwargs={"site": site, "key": key, "lang": page.lang},
             meta={
                 "handle_httpstatus_list": PAGE_STATUSES,
                 "mfawatch_start_url": url,
-                "mfawatch_seen_bytes": seen_bytes,
+                "mfawatch_seen_bytes": known.seen_bytes,
             },
         )
 
-    def parse_page(
-        self, response: Response, site: Site, key: str, lang: str
-    ) -> Iterator[FetchResult | Request]:
+    def parse_page(self, response: Response, site: Site, key: str, lang: str) -> FetchResult:
+        # One item, returned: a generator callback would have Scrapy read this method's source
+        # (inspect, ast) for every response, to warn about `return value` in a generator.
         result = self._result(response.meta["mfawatch_start_url"], site, key, lang)
         result.final_url = response.url
         result.http_status = response.status
@@ -141,7 +162,7 @@ class MfaSpider(Spider):
         result.last_modified = _header(response, b"Last-Modified")
         result.raw = response.body if response.status != 304 else None  # a 304 has no body
         _observe(result, response, site, response.meta.get("mfawatch_seen_bytes"))
-        yield result
+        return result
 
     def fetch_failed(self, failure: Failure) -> FetchResult:
         request = failure.request  # type: ignore[attr-defined]

@@ -4,8 +4,9 @@ and does nothing with the responses.
     python benchmarks/bare_spider.py URLS_FILE
 
 Its settings are mfawatch's own (scraper/settings.py) without mfawatch's components, with the
-same overrides that the benchmark's sites file gives mfawatch (POLITENESS_OFF): no delay, no
-autothrottle, the same concurrency, robots.txt obeyed by both.
+Scrapy components that mfawatch switches off switched off here too, and with the same overrides
+that the benchmark's sites file gives mfawatch (POLITENESS_OFF): no delay, no autothrottle, the
+same concurrency, robots.txt obeyed by both.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ POLITENESS_OFF: dict[str, Any] = {
     "ROBOTSTXT_OBEY": True,
     "MFAWATCH_RETRY_BACKOFF": 0,
 }
-# The generic part of scraper/settings.py: what any Scrapy project would set too.
+# The generic part of scraper/settings.py: what any Scrapy project would set too, the Scrapy
+# components it switches off among them.
 SHARED = (
     "USER_AGENT", "ROBOTSTXT_OBEY", "COOKIES_ENABLED", "TELNETCONSOLE_ENABLED",
     "DOWNLOAD_TIMEOUT", "RETRY_ENABLED", "RETRY_TIMES", "REDIRECT_MAX_TIMES",
-    "DOWNLOAD_MAXSIZE", "DOWNLOAD_WARNSIZE", "LOG_LEVEL",
+    "DOWNLOAD_MAXSIZE", "DOWNLOAD_WARNSIZE", "LOG_LEVEL", "SPIDER_MIDDLEWARES",
+    "DOWNLOADER_STATS", "REMOTE_CONTROL_ENABLED", "CONCURRENT_ITEMS",
 )  # fmt: skip
 
 

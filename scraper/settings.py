@@ -45,6 +45,20 @@ DOWNLOADER_MIDDLEWARES = {
     # Sees a redirect before RedirectMiddleware (600) would follow it off the site.
     "scraper.middlewares.OffsiteRedirectMiddleware": 650,
 }
+# Scrapy components the crawl has no use for, off: no depth or URL-length limits (page
+# identities decide what is fetched), no meta-copy warnings, no per-byte download stats, no
+# remote-control server. bare_spider.py (the benchmark's yardstick) drops the same.
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
+DOWNLOADER_STATS = False
+REMOTE_CONTROL_ENABLED = False
+# A response gives one item, and the pipeline writes it synchronously: Scrapy's default of 100
+# parallel item tasks per response only costs CPU.
+CONCURRENT_ITEMS = 1
+
 # Pages are deduplicated by identity in the spider; redirects of a page must not be dropped.
 DUPEFILTER_CLASS = "scraper.middlewares.PageDupeFilter"
 ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}

@@ -19,7 +19,6 @@ import statistics
 import subprocess
 import sys
 import time
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,8 @@ from typing import Any
 from measure import run
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import close_database, open_database
+from storage.db import HEAD, close_database, open_database
+from storage.packing import pack
 from storage.queries import list_changes, page_history, resolve_page, version_at
 from storage.search import search_versions
 
@@ -80,10 +80,20 @@ def generate(db: Path, pages: int, fetches: int) -> float:
             for p in range(1, pages + 1)
         ],
     )
+    versions = _versions(pages, fetches)
     conn.executemany(
-        "INSERT INTO versions (id, page_id, text_hash, title, text, raw_hash, raw_html, "
+        "INSERT INTO versions (id, page_id, text_hash, title, packed_text, base_id, depth, "
         "first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        _versions(pages, fetches),
+        [v[:8] for v in versions],
+    )
+    conn.executemany(  # one body a version, packed against its text as the archive does
+        "INSERT INTO bodies (id, page_id, raw_hash, version_id, packed, first_seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(v[0], v[1], v[2][::-1], v[0], v[9], v[7]) for v in versions],
+    )
+    conn.executemany(
+        "INSERT INTO versions_fts(rowid, title, text) VALUES (?, ?, ?)",
+        [(v[0], v[3], v[8]) for v in versions],
     )
     conn.execute(_FETCHES, {"f": fetches, "v": VERSIONS, "t0": T0.strftime("%Y-%m-%d %H:%M:%S")})
     conn.execute(_CHANGES, {"f": fetches, "v": VERSIONS, "p": pages})
@@ -101,6 +111,7 @@ def _versions(pages: int, fetches: int) -> list[tuple[Any, ...]]:
     rng = random.Random(7)
     rows = []
     for p in range(1, pages + 1):
+        previous = b""
         for k in range(VERSIONS):
             words = rng.choices(WORDS, k=rng.randint(300, 700))  # 2–5 KB of text
             if rng.random() < 0.01:
@@ -109,11 +120,13 @@ def _versions(pages: int, fetches: int) -> list[tuple[Any, ...]]:
             text = "\n".join([f"Page {p}", *lines])
             first_fetch = -(-k * fetches // VERSIONS)
             seen = T0 + dt.timedelta(hours=HOURS_APART * first_fetch, seconds=p)
+            vid, raw = (p - 1) * VERSIONS + k + 1, f"<html><body>{text}</body></html>"
             rows.append((
-                (p - 1) * VERSIONS + k + 1, p, f"{p:032x}{k:032x}", f"Page {p}", text,
-                f"{k:032x}{p:032x}", zlib.compress(text.encode()),
-                seen.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                vid, p, f"{p:032x}{k:032x}", f"Page {p}", pack(text.encode(), previous),
+                vid - 1 if k else None, k, seen.strftime("%Y-%m-%d %H:%M:%S.%f"), text,
+                pack(raw.encode(), text.encode()),
             ))  # fmt: skip
+            previous = text.encode()
     return rows
 
 
@@ -121,18 +134,18 @@ def _versions(pages: int, fetches: int) -> list[tuple[Any, ...]]:
 _FETCHES = """
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :f - 1),
 f AS (
-    SELECT p.id AS pid, p.site_id AS sid, p.url AS url, n.i AS i,
+    SELECT p.id AS pid, p.site_id AS sid, n.i AS i,
            n.i * :v / :f AS k, (n.i - 1) * :v / :f AS prev_k,
            n.i > 0 AND (n.i + p.id) % 53 = 0 AND n.i * :v / :f = (n.i - 1) * :v / :f AS failed
     FROM n, pages AS p
 )
-INSERT INTO fetches (page_id, run_id, fetched_at, url, http_status, raw_hash, version_id,
+INSERT INTO fetches (page_id, run_id, fetched_at, url, http_status, body_id, version_id,
                      declared_raw, declared_date, outcome, error)
 SELECT pid, i * 20 + sid,
        strftime('%Y-%m-%d %H:%M:%S', :t0, '+' || (i * 6) || ' hours', '+' || pid || ' seconds')
            || '.000000',
-       url, CASE WHEN failed THEN 503 ELSE 200 END,
-       CASE WHEN failed THEN NULL ELSE printf('%032x%032x', pid, k) END,
+       NULL, CASE WHEN failed THEN 503 ELSE 200 END,
+       CASE WHEN failed THEN NULL ELSE (pid - 1) * :v + k + 1 END,
        CASE WHEN failed THEN NULL ELSE (pid - 1) * :v + k + 1 END,
        CASE WHEN failed THEN NULL ELSE printf('%02d.01.202%d', k + 1, k) END,
        CASE WHEN failed THEN NULL ELSE printf('202%d-01-%02d', k, k + 1) END,
@@ -250,7 +263,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(__file__).parent / "work")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    db = args.work / f"queries-{args.pages}x{args.fetches}.db"
+    db = args.work / f"queries-{args.pages}x{args.fetches}-{HEAD}.db"  # a schema of its own
     result: dict[str, Any] = {"pages": args.pages, "fetches": args.pages * args.fetches}
     if db.exists():  # the same parameters make the same archive: kept between runs
         result["generate_s"] = None

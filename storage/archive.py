@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -26,22 +25,8 @@ from mfawatch.detect import (
 from mfawatch.diffing import diff_stats, word_diff
 from mfawatch.text import bytes_hash, text_hash
 from storage.content import find_body, new_body, new_version, site_keyframe
-from storage.models import Body, Change, ContentVersion, Fetch, Page, Run
+from storage.models import GOOD_OUTCOMES, Body, Change, ContentVersion, Fetch, Outcome, Page, Run
 from storage.search import index_version
-
-
-class Outcome(StrEnum):
-    NEW = "new"  # the first text seen of this page
-    CHANGED = "changed"  # text differs from the page's current version
-    UNCHANGED = "unchanged"
-    NOT_MODIFIED = "not_modified"  # 304 to a conditional request
-    GONE = "gone"  # 404/410 or redirected away
-    EXTRACTION_FAILED = "extraction_failed"
-    FAILED = "failed"  # HTTP error, network error, block page status, not HTML
-
-
-# Fetches that saw the page's text (or were told it had not changed).
-GOOD_OUTCOMES = (Outcome.NEW, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED)
 
 
 @dataclass

@@ -10,6 +10,7 @@ thirty rounds of a ministry in a few megabytes.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import (
     DateTime,
@@ -168,6 +169,20 @@ class Body(Base):
         return read_body(self)
 
 
+class Outcome(StrEnum):
+    NEW = "new"  # the first text seen of this page
+    CHANGED = "changed"  # text differs from the page's current version
+    UNCHANGED = "unchanged"
+    NOT_MODIFIED = "not_modified"  # 304 to a conditional request
+    GONE = "gone"  # 404/410 or redirected away
+    EXTRACTION_FAILED = "extraction_failed"
+    FAILED = "failed"  # HTTP error, network error, block page status, not HTML
+
+
+# Fetches that saw the page's text (or were told it had not changed).
+GOOD_OUTCOMES = (Outcome.NEW, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED)
+
+
 class Fetch(Base):
     __tablename__ = "fetches"
     __table_args__ = (Index("ix_fetches_page_id_fetched_at", "page_id", "fetched_at"),)
@@ -187,7 +202,7 @@ class Fetch(Base):
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
     declared_raw: Mapped[str | None] = mapped_column(String(200))
     declared_date: Mapped[dt.date | None]
-    outcome: Mapped[str] = mapped_column(String(20))  # storage.archive.Outcome
+    outcome: Mapped[str] = mapped_column(String(20))  # Outcome
     error: Mapped[str | None] = mapped_column(Text)
 
     page: Mapped[Page] = relationship()

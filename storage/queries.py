@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from mfawatch.errors import NotFound
-from storage.archive import GOOD_OUTCOMES, Outcome
 from storage.models import (
+    GOOD_OUTCOMES,
     Body,
     Change,
     ContentVersion,
     Fetch,
+    Outcome,
     Page,
     Review,
     Run,

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from storage.archive import GOOD_OUTCOMES, Outcome
-from storage.models import Change, Fetch, Page, Run, Site, utcnow
+from storage.models import GOOD_OUTCOMES, Change, Fetch, Outcome, Page, Run, Site, utcnow
 
 RUN_STATES = ("running", "ok", "failed", "timed_out", "interrupted", "unhealthy")
 

@@ -20,12 +20,13 @@ from ministry import Ministry
 log = logging.getLogger("bench")
 HERE = Path(__file__).resolve().parent
 URLWATCH = HERE / ".venv-urlwatch" / "bin" / "urlwatch"
-TABLES = ("fetches", "versions", "changes", "pages", "runs")
+TABLES = ("fetches", "versions", "bodies", "changes", "pages", "runs")
 PRAGMAS = ("page_count", "freelist_count", "page_size")
 # Bytes per table, its indexes and the search index counted with it.
 DBSTAT = """
 SELECT CASE WHEN name LIKE 'versions_fts%' THEN 'search index'
-            WHEN name LIKE '%fetches%' THEN 'fetches' WHEN name LIKE '%versions%' THEN 'versions'
+            WHEN name LIKE '%fetches%' THEN 'fetches' WHEN name LIKE '%bodies%' THEN 'bodies'
+            WHEN name LIKE '%versions%' THEN 'versions'
             ELSE 'other' END AS part, sum(pgsize)
 FROM dbstat GROUP BY part ORDER BY 2 DESC
 """

@@ -6,10 +6,11 @@ Callers pass ORM rows loaded in their own session; nothing here queries.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mfawatch.diffing import Piece, word_diff
-from storage.models import Change
+if TYPE_CHECKING:  # hints only: the diff engine loads when a diff is asked for
+    from mfawatch.diffing import Piece
+    from storage.models import Change
 
 # A reviewer's order: the kinds that most need a human first.
 KIND_PRIORITY = (
@@ -50,6 +51,8 @@ def change_summary(change: Change) -> dict[str, Any]:
 
 def change_pieces(change: Change) -> list[Piece]:
     """The word diff of a change (a removal or a failure shows the old text unchanged)."""
+    from mfawatch.diffing import word_diff
+
     old_text = change.old_version.text if change.old_version else ""
     new_text = change.new_version.text if change.new_version else old_text
     return word_diff(old_text, new_text)

@@ -5,6 +5,8 @@ no crawl), and the CLI's promises: JSON only on stdout with --json, one-line err
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import inspect
 import json
 import subprocess
 import sys
@@ -12,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mfawatch.cli import COMMANDS, QUICK
 from mfawatch.detect import Seen
 from storage.archive import FetchResult, record_fetch
 from storage.models import Fetch, Review
@@ -204,15 +208,20 @@ def test_query_commands_never_import_the_crawler(
     tmp_path: Path, db_url: str, archive: object
 ) -> None:
     # Issue 2: queries stay light; Scrapy/Twisted (and Jinja2, the web app) load only when used.
+    # With --json, not even Rich; typer parses their options without pydantic; and no other
+    # command's module loads.
     probe = (
         "import sys\n"
         "from mfawatch.cli import app\n"
-        "for args in (['changes'], ['pages'], ['history', sys.argv[2]], ['diff', '1']):\n"
+        "for args in (['changes'], ['pages'], ['history', sys.argv[2]], ['diff', '1'],\n"
+        "             ['show', sys.argv[2], '--at', '2023-03-02'], ['runs']):\n"
         "    try:\n"
         "        app(['--db', sys.argv[1], *args, '--json'])\n"
         "    except SystemExit as stop:\n"
         "        assert not stop.code, (args, stop.code)\n"
-        "heavy = sorted(m for m in ('scrapy', 'twisted', 'jinja2', 'fastapi', 'dateparser')\n"
+        "heavy = sorted(m for m in ('scrapy', 'twisted', 'jinja2', 'fastapi', 'dateparser',\n"
+        "                           'pydantic', 'rich', 'mfawatch.cli.crawl', 'mfawatch.cli.web',\n"
+        "                           'mfawatch.cli.report')\n"
         "               if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
     )
@@ -222,6 +231,47 @@ def test_query_commands_never_import_the_crawler(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_help_lists_every_command_without_loading_the_database(tmp_path: Path) -> None:
+    # Each command's module loads to list it, but none of what the commands use when they run.
+    probe = (
+        "import sys\n"
+        "from mfawatch.cli import app\n"
+        "try:\n"
+        "    app(['--help'])\n"
+        "except SystemExit:\n"
+        "    heavy = ('sqlalchemy', 'rich', 'pydantic')\n"
+        "    print('HEAVY', sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe],
+        check=True, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.stderr == "HEAVY []\n"
+    rows = proc.stdout.split("Commands:\n")[1].splitlines()
+    listed = dict(row.split(None, 1) for row in rows)
+    assert list(listed) == [*COMMANDS, "demo"]
+    assert set(COMMANDS) >= QUICK
+    for name, summary in listed.items():
+        module = importlib.import_module(COMMANDS.get(name, "mfawatch.cli"))
+        doc = inspect.getdoc(getattr(module, name)) or ""
+        assert doc.startswith(summary.removesuffix("...")), name
+
+
+@pytest.mark.parametrize("module", sorted(set(COMMANDS.values())))
+def test_every_command_module_is_in_the_registry(module: str) -> None:
+    app = typer.Typer()
+    importlib.import_module(module).register(app)
+    registered = {info.callback.__name__ for info in app.registered_commands if info.callback}
+    assert registered == {name for name, where in COMMANDS.items() if where == module}
+
+
+def test_numbers_are_checked_without_pydantic(mfawatch: Any, archive: object) -> None:
+    result = mfawatch("changes", "--limit", "many")
+    assert result.code == 2
+    assert "Invalid value for '--limit': not an integer: 'many'" in result.stderr
+    assert len(mfawatch.json("changes", "--limit", "1")) == 1
 
 
 @pytest.mark.parametrize("command", ["crawl", "schedule"])

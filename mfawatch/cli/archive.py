@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from mfawatch.changeview import iso
 from mfawatch.cli.common import State, console, parse_when, print_json
@@ -50,7 +48,10 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
     if as_json:
         print_json({**head, "fetches": rows})
         return
-    console.print(Text(f"{printable(head['url'])}  ({head['key']}, {head['status']})"))
+    from rich.table import Table
+    from rich.text import Text
+
+    console().print(Text(f"{printable(head['url'])}  ({head['key']}, {head['status']})"))
     table = Table("fetched", "HTTP", "last updated", "content", "outcome", "note")
     for row in rows:
         table.add_row(
@@ -61,7 +62,7 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
             row["outcome"],
             Text(printable(row["error"] or "")),
         )
-    console.print(table)
+    console().print(table)
 
 
 def show(
@@ -96,12 +97,15 @@ def show(
     if as_json:
         print_json(data)
         return
+    from rich.text import Text
+
     header = f"{data['url']}  as fetched {data['fetched_at']}"
     if version is None:
-        console.print(Text(printable(f"{header}: the page was gone ({fetch.error or 'removed'})")))
+        gone = f"{header}: the page was gone ({fetch.error or 'removed'})"
+        console().print(Text(printable(gone)))
         return
-    console.print(Text(printable(f"{header}; last updated: {data['last_updated'] or 'none'}\n")))
-    console.print(Text(printable(data["text"] or "")), soft_wrap=True)
+    console().print(Text(printable(f"{header}; last updated: {data['last_updated'] or 'none'}\n")))
+    console().print(Text(printable(data["text"] or "")), soft_wrap=True)
 
 
 def pages(
@@ -132,6 +136,9 @@ def pages(
     if as_json:
         print_json(rows)
         return
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table("page", "title", "status", "last updated", "last fetched")
     for row in rows:
         table.add_row(
@@ -141,4 +148,4 @@ def pages(
             row["last_updated"] or "none",
             row["last_seen_at"][:16].replace("T", " "),
         )
-    console.print(table)
+    console().print(table)

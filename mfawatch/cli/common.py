@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
-from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.config import Config, load_config, page_identity
 from mfawatch.errors import ConfigError, MfawatchError
+
+# Imported where used: Rich, the sites file's parser and the ORM cost a query command time
+# (and --json prints without Rich).
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from mfawatch.config import Config
 
 # `mfawatch crawl --config FILE` and `mfawatch --config FILE crawl` both work.
 CONFIG_OPTION = typer.Option("--config", "-c", help="Sites file (as the global --config).")
 
-console = Console(highlight=False)
-if not console.is_terminal:  # piped or captured: no terminal to fit, keep rows whole
-    console.width = 160
+
+@functools.cache
+def console() -> Console:
+    from rich.console import Console
+
+    shown = Console(highlight=False)
+    if not shown.is_terminal:  # piped or captured: no terminal to fit, keep rows whole
+        shown.width = 160
+    return shown
 
 
 @dataclass
@@ -50,10 +62,14 @@ class State:
             self.config_path = path
 
     def config(self) -> Config:
+        from mfawatch.config import load_config
+
         return load_config(self.config_path)
 
     def identify(self, url: str) -> str | None:
         """A URL's page identity under any configured layout (None if none applies)."""
+        from mfawatch.config import page_identity
+
         try:
             layouts = self.config().layouts()
         except ConfigError:

@@ -6,7 +6,6 @@ import logging
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from mfawatch.cli.common import CONFIG_OPTION, State, console, fail
 from mfawatch.errors import MfawatchError
@@ -111,6 +110,8 @@ def _quiet_scrapy(record: logging.LogRecord) -> bool:
 
 
 def _print_summary(summary: Any, statuses: dict[str, str]) -> None:
+    from rich.table import Table
+
     table = Table(title="Crawl summary", show_header=False)
     table.add_row("sites", ", ".join(f"{name} ({status})" for name, status in statuses.items()))
     table.add_row("pages fetched", str(summary.fetched))
@@ -125,4 +126,4 @@ def _print_summary(summary: Any, statuses: dict[str, str]) -> None:
             table.add_row(f"new change: {kind}", str(count))
     else:
         table.add_row("new changes", "none")
-    console.print(table)
+    console().print(table)

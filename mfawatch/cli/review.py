@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import getpass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from mfawatch.changeview import change_detail, change_pieces, change_summary, diff_json
 from mfawatch.cli.common import State, console, parse_when, print_json
-from mfawatch.detect import ChangeKind
-from mfawatch.diffing import Op, Piece
 from mfawatch.errors import MfawatchError
 from mfawatch.text import printable
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from mfawatch.diffing import Piece
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 STATUSES = ("pending", "accepted", "dismissed", "all")
@@ -38,8 +39,11 @@ def changes(
     """List detected changes (the review queue by default)."""
     if status not in STATUSES:
         raise MfawatchError(f"--status must be one of {', '.join(STATUSES)}")
-    if kind is not None and kind not in set(ChangeKind):
-        raise MfawatchError(f"--kind must be one of {', '.join(ChangeKind)}")
+    if kind is not None:
+        from mfawatch.detect import ChangeKind
+
+        if kind not in set(ChangeKind):
+            raise MfawatchError(f"--kind must be one of {', '.join(ChangeKind)}")
     from storage.queries import list_changes
 
     state: State = ctx.obj
@@ -59,8 +63,11 @@ def changes(
         print_json(rows)
         return
     if not rows:
-        console.print(f"No {'' if status == 'all' else status + ' '}changes.")
+        console().print(f"No {'' if status == 'all' else status + ' '}changes.")
         return
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table("id", "kind", "status", "detected", "last updated (old → new)", "site", "page")
     for row in rows:
         declared = f"{row['old_last_updated'] or 'none'} → {row['new_last_updated'] or 'none'}"
@@ -73,7 +80,7 @@ def changes(
             row["site"],
             Text(printable(row["page_key"])),
         )
-    console.print(table)
+    console().print(table)
 
 
 def diff(
@@ -94,11 +101,15 @@ def diff(
         print_json(data)
         return
     _print_change_header(data)
-    console.print(render_diff(pieces), soft_wrap=True)
+    console().print(render_diff(pieces), soft_wrap=True)
 
 
 def render_diff(pieces: list[Piece]) -> Text:
     """git's --word-diff=plain markers, [-deleted-] and {+inserted+}, coloured on terminals."""
+    from rich.text import Text
+
+    from mfawatch.diffing import Op
+
     body = Text()
     for piece in pieces:
         text = printable(piece.text)
@@ -114,6 +125,8 @@ def render_diff(pieces: list[Piece]) -> Text:
 
 
 def _print_change_header(data: dict[str, Any]) -> None:
+    from rich.text import Text
+
     window = data["window"]
     lines = [
         f"change #{data['id']}  {data['kind']}  ({data['status']})",
@@ -127,7 +140,7 @@ def _print_change_header(data: dict[str, Any]) -> None:
         lines.append(f"fetch     {printable(data['new_fetch']['error'])}")
     for r in data["reviews"]:
         lines.append(f"review    {r['at']} {r['status']} by {r['reviewer']}: {r['note'] or ''}")
-    console.print(Text("\n".join(lines) + "\n"))
+    console().print(Text("\n".join(lines) + "\n"))
 
 
 def review(
@@ -156,7 +169,7 @@ def review(
     if as_json:
         print_json(data)
     else:
-        console.print(f"change #{change_id} is now {chosen[0]}")
+        console().print(f"change #{change_id} is now {chosen[0]}")
 
 
 def _reviewer() -> str | None:

@@ -6,8 +6,6 @@ import logging
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from mfawatch.changeview import iso
 from mfawatch.cli.common import CONFIG_OPTION, State, console, parse_when, print_json
@@ -108,6 +106,9 @@ def runs(
     if as_json:
         print_json(rows)
         return
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table("id", "site", "trigger", "started", "took", "status", "fetched", "new",
                   "unchanged", "changed", "errors", "new changes", "note")  # fmt: skip
     for row, run in zip(rows, found, strict=True):
@@ -119,4 +120,4 @@ def runs(
             ", ".join(f"{k} {n}" for k, n in sorted(row["changes"].items())) or "-",
             Text(printable(row["note"] or "")),
         )  # fmt: skip
-    console.print(table)
+    console().print(table)

@@ -1,0 +1,125 @@
+"""The command group behind `mfawatch`: lazy subcommands, light option parsing, one-line errors.
+
+A query command's budget is 0.4 s wall, most of it spent importing SQLAlchemy's ORM; so a
+command imports only its own module, and its options are parsed without pydantic.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import typer
+from typer._coercion import RuntimeParam, build_runtime_param
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+from mfawatch.errors import MfawatchError
+
+# typer's vendored click.Command (typer._click is private).
+Command = Any
+
+
+class LazyGroup(TyperGroup):
+    """Subcommands named in ``modules`` load from their module on first use; every command's
+    MfawatchError becomes one line on stderr and its exit code (2, or 3 for a site that
+    another process is crawling)."""
+
+    modules: ClassVar[dict[str, str]] = {}  # command name → module with register(app)
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands(self.modules, dict(self.commands))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        plain_values(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # names only: listing must not import every module
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MfawatchError as exc:
+            print(f"mfawatch: error: {exc}", file=sys.stderr)
+            raise typer.Exit(exc.exit_code) from None
+
+
+class _Commands(MutableMapping[str, Command]):
+    """The group's commands: lazy ones first, in registry order, then those built eagerly."""
+
+    def __init__(self, modules: dict[str, str], eager: dict[str, Command]) -> None:
+        self._modules = modules
+        self._eager = eager
+
+    def __getitem__(self, name: str) -> Command:
+        if name in self._eager:
+            return self._eager[name]
+        if name not in self._modules:
+            raise KeyError(name)
+        return module_commands(self._modules[name])[name]
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        self._eager[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._eager[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._modules
+        yield from (name for name in self._eager if name not in self._modules)
+
+    def __len__(self) -> int:
+        return len(set(self._modules) | set(self._eager))
+
+
+@functools.cache
+def module_commands(module_name: str) -> dict[str, Command]:
+    """The commands that a module's ``register(app)`` defines, built as typer builds them."""
+    module = importlib.import_module(module_name)
+    app = typer.Typer(add_completion=False, rich_markup_mode=None)
+    module.register(app)
+    for info in app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = PlainCommand
+    return dict(typer.main.get_group(app).commands)
+
+
+class PlainCommand(TyperCommand):
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        plain_values(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+
+def plain_values(params: list[Any]) -> None:
+    """Parse str, int and bool parameters without typer's pydantic adapters.
+
+    typer builds a pydantic TypeAdapter for every parameter it parses; importing pydantic
+    costs more than the query itself. Other types, and odd values, keep typer's own parsing.
+    This leans on typer's internals: tests/test_cli.py notices if pydantic loads again.
+    """
+    for param in params:
+        if not isinstance(param, TyperOption | TyperArgument) or param._runtime_param:
+            continue
+        info = param.type_descriptor.parameter_info
+        annotation = param.type_descriptor.annotation
+        if annotation in (str, int, bool) and info.parser is None and info.min is info.max is None:
+            param._runtime_param = _PlainValue(parameter_info=info, annotation=annotation)
+
+
+@dataclass(frozen=True)
+class _PlainValue(RuntimeParam):
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        if type(value) is self.annotation:
+            return value
+        if self.annotation is int and isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                message = f"not an integer: {value!r}"
+                raise typer.BadParameter(message, ctx=ctx, param=param) from None
+        return build_runtime_param(param.type_descriptor)._coerce_value(value, param, ctx)

@@ -1,14 +1,23 @@
-"""`mfawatch crawl`: one crawl now, in this process, then a summary."""
+"""`mfawatch crawl`: one crawl now, then a summary. The sites are split between processes
+(--jobs): a crawl is CPU-bound, and one process's Twisted reactor uses one core.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from typing import Annotated, Any
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mfawatch.cli.common import CONFIG_OPTION, State, console, fail
 from mfawatch.errors import MfawatchError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +34,16 @@ def crawl(
         list[str] | None,
         typer.Option("--set", help="A Scrapy setting for this crawl, NAME=VALUE (repeatable)."),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Crawl in this many processes, the sites dealt between them; 1: in this one "
+            "[default: the number of CPUs, at most one per site]",
+            show_default=False,
+        ),
+    ] = None,
     config_path: Annotated[str | None, CONFIG_OPTION] = None,
 ) -> None:
     """Crawl the configured sites now and archive every page fetched."""
@@ -33,27 +52,114 @@ def crawl(
     config = state.config()  # a bad sites file fails here, before Scrapy starts
     names = [config.site(n).name for n in (site or "").split(",") if n]
     names = names or [s.name for s in config.sites]
+    overrides = setting or []
+    parse_settings(overrides)  # likewise a bad --set
+    if jobs is not None and jobs < 1:
+        raise MfawatchError("--jobs must be 1 or more")
+    groups = split_sites(names, jobs or os.cpu_count() or 1)
     sessions = state.sessions()  # likewise a bad database, and the schema gets upgraded
     from scheduler.locks import site_locks
     from storage.db import database_url
     from storage.runs import close_stale_runs
 
+    calls = [
+        (str(config.path), ",".join(group), state.db_url, trigger, overrides, state.verbose)
+        for group in groups
+    ]
     with site_locks(database_url(state.db_url), names):
         with sessions.begin() as session:  # we hold the locks: "running" runs are dead ones
             close_stale_runs(session, names, "interrupted", "the crawl process died")
-        run_ids = run_crawl(
-            str(config.path), site, state.db_url, trigger, setting or [], state.verbose
-        )
+        if len(calls) == 1:
+            run_ids = run_crawl(*calls[0])
+        else:
+            run_ids = _crawl_in_processes(groups, calls, sessions)
     if not run_ids:
         fail("the crawl did not start (see the log above)", code=1)
     from storage.runs import list_runs, total_summary
 
     with sessions() as session:
         summary = total_summary(session, run_ids)
-        statuses = {run.site.name: run.status for run in list_runs(session, ids=run_ids)}
+        found = {run.site.name: run.status for run in list_runs(session, ids=run_ids, limit=None)}
+    statuses = {name: found.get(name, "not crawled") for name in names}
     _print_summary(summary, statuses)
     if any(status != "ok" for status in statuses.values()):
         raise typer.Exit(1)
+
+
+def split_sites(names: list[str], jobs: int) -> list[list[str]]:
+    """The sites dealt round-robin to at most ``jobs`` groups, none empty.
+
+    >>> split_sites(["a", "b", "c", "d", "e"], 2)
+    [['a', 'c', 'e'], ['b', 'd']]
+    >>> split_sites(["a", "b"], 8)
+    [['a'], ['b']]
+    """
+    count = max(1, min(jobs, len(names)))
+    return [names[i::count] for i in range(count)]
+
+
+def _crawl_in_processes(
+    groups: list[list[str]], calls: list[tuple[Any, ...]], sessions: sessionmaker[Session]
+) -> list[int]:
+    """Each group's crawl (``run_crawl(*call)``) in a child process; the run ids of all.
+
+    A child that dies is reported; the others go on.
+    """
+    from mfawatch.cli.jobs import run_in_processes
+    from storage.runs import close_stale_runs, list_runs
+
+    started = dt.datetime.now(dt.UTC)
+    run_ids: list[int] = []
+    lost: list[str] = []
+    for group, ended in zip(groups, run_in_processes(_crawl_child, calls), strict=True):
+        run_ids += ended.result or []
+        if ended.result is None:
+            lost += group
+            why = f"ended early ({ended.describe()})"
+        elif not ended.result:
+            why = "did not start (see the log above)"
+        else:
+            continue
+        print(f"mfawatch: error: the crawl of {', '.join(group)} {why}", file=sys.stderr)
+    # Every child has ended and we hold the locks: a run still "running" died with its child
+    # (or was stopped by force, as by a second Ctrl-C).
+    sites = [name for group in groups for name in group]
+    with sessions.begin() as session:
+        close_stale_runs(session, sites, "interrupted", "the crawl process died")
+    if lost:
+        with sessions() as session:
+            for name in lost:
+                run_ids += [r.id for r in list_runs(session, site=name, since=started, limit=None)]
+    return run_ids
+
+
+def _crawl_child(
+    send: Callable[[list[int]], None],
+    config_path: str,
+    site: str,
+    db_url: str | None,
+    trigger: str,
+    overrides: list[str],
+    verbose: bool,
+) -> None:
+    """In a child process: crawl some sites, send back their run ids."""
+    logging.basicConfig()  # a handler on the inherited stderr; run_crawl formats it
+    send(run_crawl(config_path, site, db_url, trigger, overrides, verbose))
+
+
+def parse_settings(items: list[str]) -> list[tuple[str, str]]:
+    """``--set NAME=VALUE`` items as (name, value).
+
+    >>> parse_settings(["DOWNLOAD_DELAY = 0.5"])
+    [('DOWNLOAD_DELAY', '0.5')]
+    """
+    pairs = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise MfawatchError(f"--set takes NAME=VALUE, got {item!r}")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
 
 
 def run_crawl(
@@ -75,11 +181,8 @@ def run_crawl(
     settings.set("MFAWATCH_TRIGGER", trigger, priority="cmdline")
     if db_url:
         settings.set("MFAWATCH_DATABASE_URL", db_url, priority="cmdline")
-    for item in overrides:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise MfawatchError(f"--set takes NAME=VALUE, got {item!r}")
-        settings.set(name.strip(), value.strip(), priority="cmdline")
+    for name, value in parse_settings(overrides):
+        settings.set(name, value, priority="cmdline")
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     if not verbose:
         settings.set("LOG_VERSIONS", [], priority="cmdline")

@@ -1,0 +1,150 @@
+"""`mfawatch crawl --jobs N`: the sites dealt between N crawl processes writing one archive.
+
+Three embassy sites, each its own mirror server (a site's pages are keyed by its host), so that
+one process crawls two sites and the other one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mfawatch.mirror import MirrorServer, embassy_site, faults
+from tests.conftest import FAST, REPO, Mfawatch
+from tests.support import wait_for
+
+pytestmark = pytest.mark.crawl
+
+MISSIONS = ("seoul", "bern", "amman")
+PAGES_PER_SITE = 8  # 4 relations pages in English and in Azerbaijani
+
+
+@pytest.fixture
+def mirrors() -> Iterator[dict[str, MirrorServer]]:
+    servers = {name: MirrorServer().start() for name in MISSIONS}
+    try:
+        for name, server in servers.items():
+            server.set_site(embassy_site(name))
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def sites_file(path: Path, mirrors: dict[str, MirrorServer]) -> Path:
+    lines = ['contact = "tests@mfawatch.invalid"', "[settings]"]
+    lines += [f"{name} = {json.dumps(value)}" for name, value in FAST.items()]
+    for name, server in mirrors.items():
+        starts = json.dumps([server.url("/en"), server.url("/az")])
+        lines += [
+            "[[sites]]",
+            f'name = "{name}"',
+            'layout = "mfa.gov.az"',
+            f"start_urls = {starts}",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def mfawatch(db_url: str, tmp_path: Path, mirrors: dict[str, MirrorServer]) -> Mfawatch:
+    return Mfawatch(db_url, sites_file(tmp_path / "sites.toml", mirrors))
+
+
+def summary(stdout: str) -> dict[str, str]:
+    """The crawl summary's rows, label → value."""
+    rows = (re.split(r"\s*│\s*", line.strip(" │")) for line in stdout.splitlines() if "│" in line)
+    return {row[0]: row[1] for row in rows if len(row) == 2}
+
+
+def archived(mfawatch: Mfawatch) -> dict[str, int]:
+    """Pages per site in the archive, each with exactly one fetch."""
+    counts: dict[str, int] = {}
+    for page in mfawatch.json("pages"):
+        assert [f["outcome"] for f in mfawatch.json("history", page["url"])["fetches"]] == ["new"]
+        counts[page["site"]] = counts.get(page["site"], 0) + 1
+    return counts
+
+
+def test_two_jobs_archive_what_one_does(
+    mfawatch: Mfawatch, tmp_path: Path, mirrors: dict[str, MirrorServer]
+) -> None:
+    result = mfawatch.crawl("--jobs", "2")
+    assert archived(mfawatch) == dict.fromkeys(MISSIONS, PAGES_PER_SITE)
+    runs = mfawatch.json("runs")
+    assert sorted((r["site"], r["status"], r["fetched"]) for r in runs) == sorted(
+        (name, "ok", PAGES_PER_SITE) for name in MISSIONS
+    )
+    # Both processes log their progress to the same stderr: every page has its line.
+    for server in mirrors.values():
+        assert result.stderr.count(server.url("/")) >= PAGES_PER_SITE, result.stderr
+
+    # The same crawl in one process, into another archive, sums up the same.
+    reference = Mfawatch(f"sqlite:///{tmp_path / 'one-job.db'}", mfawatch.sites)
+    alone = reference.crawl("--jobs", "1")
+    assert summary(result.stdout) == summary(alone.stdout)
+    assert summary(result.stdout)["sites"] == "seoul (ok), bern (ok), amman (ok)"
+    assert summary(result.stdout)["new pages"] == str(PAGES_PER_SITE * len(MISSIONS))
+
+
+def crawl_children(pid: int) -> list[int]:
+    """The crawl processes that `pid` started (not multiprocessing's resource tracker)."""
+    tasks = Path(f"/proc/{pid}/task")
+    children = [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
+    return [
+        c for c in children if b"--multiprocessing-fork" in Path(f"/proc/{c}/cmdline").read_bytes()
+    ]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_crashed_job_loses_nothing_of_the_others(
+    mfawatch: Mfawatch, mirrors: dict[str, MirrorServer]
+) -> None:
+    # bern's crawl (the second process's only site) hangs on its home pages until killed.
+    bern = mirrors["bern"]
+    for path in ("/en", "/az"):
+        bern.set_handler(path, faults.slow(600))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mfawatch", "--db", mfawatch.db_url, "-c", str(mfawatch.sites),
+         "crawl", "--jobs", "2", "--set", "DOWNLOAD_TIMEOUT=300"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    try:
+        # Wait for the other process to finish (seoul and amman), bern's to be stuck.
+        wait_for(lambda: bern.hits("/en") + bern.hits("/az") > 0, "bern's crawl to start")
+        wait_for(lambda: len(crawl_children(proc.pid)) == 1, "the other crawl to end")
+        [child] = crawl_children(proc.pid)
+        os.kill(child, signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1
+    assert "mfawatch: error: the crawl of bern ended early (killed by SIGKILL)\n" in stderr
+    rows = summary(stdout)
+    assert rows["sites"] == "seoul (ok), bern (interrupted), amman (ok)"
+    assert rows["new pages"] == str(2 * PAGES_PER_SITE)
+    runs = {r["site"]: r for r in mfawatch.json("runs")}
+    assert runs["bern"]["status"] == "interrupted"
+    assert runs["bern"]["note"] == "the crawl process died"
+    assert {name: runs[name]["fetched"] for name in ("seoul", "amman")} == {
+        "seoul": PAGES_PER_SITE,
+        "amman": PAGES_PER_SITE,
+    }
+
+
+def test_jobs_is_documented_and_checked(mfawatch: Mfawatch) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "mfawatch", "crawl", "--help"],
+        check=True, capture_output=True, text=True, cwd=REPO,
+    ).stdout  # fmt: skip
+    assert re.search(r"-j, --jobs\b.*processes", " ".join(shown.split())), shown
+    result = mfawatch.crawl("--jobs", "0", check=False)
+    assert (result.code, result.stderr) == (2, "mfawatch: error: --jobs must be 1 or more\n")

@@ -1,5 +1,5 @@
 """`mfawatch crawl`: one crawl now, then a summary. The sites are split between processes
-(--jobs): a crawl is CPU-bound, and one process's Twisted reactor uses one core.
+(--jobs, this one and children): a crawl is CPU-bound, and a Twisted reactor uses one core.
 """
 
 from __future__ import annotations
@@ -101,17 +101,17 @@ def split_sites(names: list[str], jobs: int) -> list[list[str]]:
 def _crawl_in_processes(
     groups: list[list[str]], calls: list[tuple[Any, ...]], sessions: sessionmaker[Session]
 ) -> list[int]:
-    """Each group's crawl (``run_crawl(*call)``) in a child process; the run ids of all.
-
-    A child that dies is reported; the others go on.
+    """The first group's crawl (``run_crawl(*call)``) here, each other's in a child process, all
+    at once; the run ids of all. A crawl that fails is reported; the others go on.
     """
-    from mfawatch.cli.jobs import run_in_processes
+    from mfawatch.cli.jobs import Ended, run_alongside
     from storage.runs import close_stale_runs, list_runs
 
     started = dt.datetime.now(dt.UTC)
+    mine, theirs = run_alongside(lambda: run_crawl(*calls[0]), _crawl_child, calls[1:])
     run_ids: list[int] = []
     lost: list[str] = []
-    for group, ended in zip(groups, run_in_processes(_crawl_child, calls), strict=True):
+    for group, ended in zip(groups, [Ended(mine, 0), *theirs], strict=True):
         run_ids += ended.result or []
         if ended.result is None:
             lost += group
@@ -121,7 +121,7 @@ def _crawl_in_processes(
         else:
             continue
         print(f"mfawatch: error: the crawl of {', '.join(group)} {why}", file=sys.stderr)
-    # Every child has ended and we hold the locks: a run still "running" died with its child
+    # Every crawl has ended and we hold the locks: a run still "running" died with its process
     # (or was stopped by force, as by a second Ctrl-C).
     sites = [name for group in groups for name in group]
     with sessions.begin() as session:

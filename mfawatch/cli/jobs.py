@@ -1,4 +1,4 @@
-"""Run calls in child processes, in parallel, and gather what each sends back.
+"""Run calls in child processes, in parallel with this one, and gather what each sends back.
 
 "spawn" starts each child as a fresh interpreter: a Twisted reactor of its own (it cannot
 restart, nor survive a fork), no copy of the parent's database connections. Children share the
@@ -13,8 +13,11 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,20 +38,31 @@ class Ended:
         return f"exit code {code}"
 
 
-def run_in_processes(target: Callable[..., None], calls: Sequence[tuple[Any, ...]]) -> list[Ended]:
-    """``target(send, *args)`` for each ``args`` in a child process of its own, all at once.
+def run_alongside(
+    here: Callable[[], T], target: Callable[..., None], calls: Sequence[tuple[Any, ...]]
+) -> tuple[T, list[Ended]]:
+    """``here()`` in this process while ``target(send, *args)`` runs, for each ``args``, in a
+    child process of its own; then how each child ended.
 
     ``target`` must be importable (a module's function) and call ``send(result)`` once. A child
-    that dies leaves the others running; its entry says how it ended.
+    that dies leaves the others running. Whatever ``here()`` does, the children are waited for.
     """
     context = multiprocessing.get_context("spawn")
-    children = []
+    children: list[tuple[BaseProcess, Connection]] = []
     for args in calls:
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(target=target, args=(sender.send, *args))
         process.start()
         sender.close()  # the child holds the only writer: its death is EOF here
         children.append((process, receiver))
+    try:
+        mine = here()
+    finally:
+        ended = _wait(children)
+    return mine, ended
+
+
+def _wait(children: list[tuple[BaseProcess, Connection]]) -> list[Ended]:
     ended = []
     with _signals_for([process for process, _ in children]):
         for process, receiver in children:
@@ -64,7 +78,7 @@ def run_in_processes(target: Callable[..., None], calls: Sequence[tuple[Any, ...
 
 @contextmanager
 def _signals_for(children: list[BaseProcess]) -> Iterator[None]:
-    """While children run, the parent outlives them: it must hold the crawl locks until the end.
+    """While children run on alone, the parent outlives them: it holds the crawl locks.
 
     Ctrl-C reaches every process of the terminal's group: the children stop their crawls, the
     parent waits for them. SIGTERM may be meant for the parent alone (`kill PID`): passed on.
@@ -83,4 +97,5 @@ def _signals_for(children: list[BaseProcess]) -> Iterator[None]:
         yield
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            if handler is not None:  # None: not set from Python, nothing to restore
+                signal.signal(signum, handler)

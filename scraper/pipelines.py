@@ -1,4 +1,5 @@
-"""The archive pipeline: one short transaction per fetched page, one run row per site."""
+"""The archive pipeline: one run row per site; a short transaction per page that may have
+changed, unchanged ones in batches (storage.recorder)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mfawatch.config import layout_fingerprint
 from storage.archive import FetchResult
 from storage.db import close_database, open_database
-from storage.recorder import CrawlWriter
+from storage.recorder import BATCH_SECONDS, CrawlWriter
 from storage.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,12 @@ class ArchivePipeline:
                     layout_fingerprint(site.layout),
                 )
         self.writers = {name: CrawlWriter(self.Session, rid) for name, rid in self.run_ids.items()}
+        # Unchanged fetches wait for a batch; while the crawl waits on a slow page, a timer
+        # writes them, so a crash loses at most about BATCH_SECONDS of them.
+        from twisted.internet import task
+
+        self.flusher = task.LoopingCall(self._flush_writers)
+        self.flusher.start(BATCH_SECONDS, now=False)
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("mfawatch/run_ids", sorted(self.run_ids.values()))
@@ -80,6 +87,14 @@ class ArchivePipeline:
         )
         return item
 
+    def _flush_writers(self) -> None:
+        for writer in self.writers.values():
+            waiting = writer.waiting
+            try:
+                writer.flush()
+            except SQLAlchemyError as exc:
+                self._lost(exc, f"{waiting} unchanged fetches of {writer.site}", waiting)
+
     def _lost(self, exc: SQLAlchemyError, what: str, count: int = 1) -> None:
         stats = self.crawler.stats
         assert stats is not None
@@ -92,12 +107,10 @@ class ArchivePipeline:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if not hasattr(self, "Session"):
             return
-        for writer in self.writers.values():
-            waiting = writer.waiting
-            try:
-                writer.flush()
-            except SQLAlchemyError as exc:
-                self._lost(exc, f"{waiting} unchanged fetches of {writer.site}", waiting)
+        flusher = getattr(self, "flusher", None)
+        if flusher is not None and flusher.running:
+            flusher.stop()
+        self._flush_writers()
         # "finished" is a whole crawl; anything else (shutdown, a closespider limit) is not.
         status = {"finished": "ok", "shutdown": "interrupted"}.get(reason, "failed")
         note = None if reason == "finished" else f"crawl ended: {reason}"

@@ -45,6 +45,14 @@ def new_version(
     return version
 
 
+def load_bases(session: Session, versions: list[ContentVersion]) -> None:
+    """Load the base chains of many versions at once, a query per level, not per version."""
+    wanted = {v.base_id for v in versions if v.base_id is not None and v not in _texts}
+    while wanted:
+        found = session.scalars(select(ContentVersion).where(ContentVersion.id.in_(wanted))).all()
+        wanted = {v.base_id for v in found if v.base_id is not None and v not in _texts}
+
+
 def read_text(version: ContentVersion) -> str:
     cached = _texts.get(version)
     if cached is not None:

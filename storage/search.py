@@ -42,6 +42,7 @@ def index_version(session: Session, version_id: int, title: str | None, body: st
 
 
 def search_versions(session: Session, query: str, *, limit: int = 50) -> list[Hit]:
+    from storage.content import load_bases
     from storage.models import ContentVersion, Page
 
     words = _WORD.findall(query)
@@ -58,6 +59,7 @@ def search_versions(session: Session, query: str, *, limit: int = 50) -> list[Hi
         .where(ContentVersion.id.in_(ids))
     )
     by_id = {version.id: (version, key, url) for version, key, url in rows}
+    load_bases(session, [version for version, _key, _url in by_id.values()])  # for snippets
     hits = []
     for version_id in ids:  # in the index's order, best first
         version, key, url = by_id[version_id]
@@ -82,11 +84,20 @@ def snippet(body: str, words: list[str], size: int = SNIPPET_WORDS) -> str:
 
     >>> snippet("Baku and Seoul signed a memorandum.", ["seoul"], size=3)
     '… and \x02Seoul\x03 signed …'
+    >>> snippet("Visit to Bakú, then on", ["BAKU"], size=3)
+    '… to \x02Bakú\x03, then …'
     """
     wanted = {_fold(w) for w in words}
-    spans = [m.span() for m in _WORD.finditer(body)]
-    first = next((i for i, (a, b) in enumerate(spans) if _fold(body[a:b]) in wanted), 0)
-    lo = max(0, min(first - size // 3, len(spans) - size))
+    first = _first_match(body, words, wanted)
+    # Only the words near the match are looked at: texts run to hundreds of KB.
+    start, end = max(0, first - 32 * size), min(len(body), first + 32 * size)
+    spans = [m.span() for m in _WORD.finditer(body, start, end)]
+    if spans and start > 0 and spans[0][0] == start:
+        spans = spans[1:]  # perhaps the tail of a word cut by the window
+    if spans and end < len(body) and spans[-1][1] == end:
+        spans = spans[:-1]
+    index = next((i for i, (a, _b) in enumerate(spans) if a >= first), 0)
+    lo = max(0, min(index - size // 3, len(spans) - size))
     chosen = spans[lo : lo + size]
     if not chosen:
         return ""
@@ -96,13 +107,28 @@ def snippet(body: str, words: list[str], size: int = SNIPPET_WORDS) -> str:
         word = body[a:b]
         out.append(f"{MARK_START}{word}{MARK_END}" if _fold(word) in wanted else word)
         at = b
-    head = "… " if lo > 0 else ""
-    tail = " …" if lo + size < len(spans) else ""
+    head = "… " if _WORD.search(body, 0, chosen[0][0]) else ""
+    tail = " …" if _WORD.search(body, chosen[-1][1]) else ""
     return head + " ".join("".join(out).split()) + tail
 
 
+def _first_match(body: str, words: list[str], wanted: set[str]) -> int:
+    """Where the first of the words is: a regular expression finds it as written, case aside;
+    a word by word fold finds it when the text has it with diacritics."""
+    alternatives = "|".join(map(re.escape, words))
+    quick = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.I)
+    found = quick.search(body)
+    if found:
+        return found.start()
+    slow = (m.start() for m in _WORD.finditer(body) if _fold(m.group()) in wanted)
+    return next(slow, 0)
+
+
 def _fold(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    folded = word.casefold()
+    if folded.isascii():  # most words: nothing to decompose
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 

@@ -1,10 +1,11 @@
-"""A crawl's writer: unchanged fetches in small batches, everything else one page at a time.
+"""A crawl's writer: what cannot be a change in small batches, the rest one page at a time.
 
-Most fetches of a re-crawl find the text they found last time. Their row needs nothing the
-crawl did not know when it started, so they are written together, up to BATCH_SIZE rows or
-BATCH_SECONDS old; anything that may be a change goes through record_fetch in a transaction
-of its own, after the batch before it. A crawl killed mid-batch loses at most those unchanged
-rows (its run is then marked interrupted); never a change, never anything stored before.
+Most fetches of a re-crawl find the text they found last time, and a site's first crawl finds
+only new pages, which are its baseline, not changes. Such fetches are written together, up to
+BATCH_SIZE or BATCH_SECONDS old (storage.baseline stores the new pages); anything that may be
+a change goes through record_fetch in a transaction of its own, after the batch before it. A
+crawl killed mid-batch loses at most that batch (its run is then marked interrupted; the next
+crawl fetches those pages again); never a change, never anything stored before.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mfawatch.detect import VOUCHED, Known, Observation, PageStatus, Seen, classify_change
 from mfawatch.text import bytes_hash, text_hash
 from storage.archive import FetchResult, Outcome, Recorded, RunContext, record_fetch
+from storage.baseline import store_new_pages
 from storage.models import Body, ContentVersion, Fetch, Page
 
 BATCH_SIZE = 100
@@ -48,8 +50,9 @@ class CrawlWriter:
     def __init__(self, sessions: sessionmaker[Session], run_id: int) -> None:
         self.sessions = sessions
         self.run_id = run_id
-        self._fetches: list[dict[str, Any]] = []
-        self._pages: list[dict[str, Any]] = []
+        # In crawl order: an unchanged fetch's row and its page's update, or a new page's fetch.
+        self._waiting: list[tuple[dict[str, Any], dict[str, Any]] | FetchResult] = []
+        self._keys: set[str] = set()  # pages recorded (or waiting) in this crawl
         self._since = 0.0
         self.dropped = 0  # unchanged fetches lost to a database error
         with sessions() as session:
@@ -62,16 +65,18 @@ class CrawlWriter:
     def record(self, result: FetchResult) -> Recorded:
         if result.site != self.site:
             raise ValueError(f"fetch of site {result.site!r} recorded in a run of {self.site!r}")
-        rows = self._unchanged(result)
-        if rows is not None:
-            if len(self._fetches) >= BATCH_SIZE or time.monotonic() - self._since > BATCH_SECONDS:
+        seen_before = result.key in self._keys
+        self._keys.add(result.key)
+        entry = None if seen_before else self._unchanged(result) or self._new_in_baseline(result)
+        if entry is not None:
+            if len(self._waiting) >= BATCH_SIZE or time.monotonic() - self._since > BATCH_SECONDS:
                 self.flush()
-            if not self._fetches:
+            if not self._waiting:
                 self._since = time.monotonic()
-            fetch, page = rows
-            self._fetches.append(fetch)
-            self._pages.append(page)
-            return Recorded(None, Outcome(fetch["outcome"]), None, None)
+            self._waiting.append(entry)
+            if isinstance(entry, FetchResult):
+                return Recorded(None, Outcome.NEW, None, None)
+            return Recorded(None, Outcome(entry[0]["outcome"]), None, None)
         self.flush()  # rows keep the order of the crawl
         self._standing.pop(result.key, None)  # from here on the database knows better
         try:
@@ -83,21 +88,59 @@ class CrawlWriter:
 
     @property
     def waiting(self) -> int:
-        return len(self._fetches)
+        return len(self._waiting)
 
     def flush(self) -> None:
         """Write the waiting rows; on a database error they are counted in `dropped`."""
-        if not self._fetches:
+        if not self._waiting:
             return
-        fetches, pages = self._fetches, self._pages
-        self._fetches, self._pages = [], []
+        waiting, self._waiting = self._waiting, []
         try:
             with self.sessions.begin() as session:
+                new = [entry for entry in waiting if isinstance(entry, FetchResult)]
+                stored = iter(store_new_pages(session, self.run, new) if new else [])
+                fetches, pages = [], []
+                for entry in waiting:
+                    if isinstance(entry, FetchResult):
+                        fetches.append(self._new_row(entry, *next(stored)))
+                    else:
+                        fetches.append(entry[0])
+                        pages.append(entry[1])
                 session.execute(insert(Fetch), fetches)
-                session.execute(update(Page), pages)  # by primary key
+                if pages:
+                    session.execute(update(Page), pages)  # by primary key
         except SQLAlchemyError:
-            self.dropped += len(fetches)
+            self.run.keyframe = None  # it may have been stored by the transaction undone
+            self.dropped += len(waiting)
             raise
+
+    def _new_in_baseline(self, result: FetchResult) -> FetchResult | None:
+        """The fetch itself, if it is of a page new to the archive in the site's first crawl."""
+        if not self.baseline or result.key in self._standing:
+            return None
+        if result.seen is not Seen.CONTENT or result.text is None or result.raw is None:
+            return None
+        return result
+
+    def _new_row(
+        self, result: FetchResult, page_id: int, version_id: int, body_id: int
+    ) -> dict[str, Any]:
+        return {
+            "page_id": page_id,
+            "run_id": self.run_id,
+            "fetched_at": result.fetched_at,
+            "other_url": None,
+            "final_url": result.final_url if result.final_url != result.url else None,
+            "http_status": result.http_status,
+            "etag": result.etag,
+            "last_modified": result.last_modified,
+            "body_id": body_id,
+            "version_id": version_id,
+            "declared_raw": result.declared_raw,
+            "declared_date": result.declared_date,
+            "outcome": Outcome.NEW,
+            "error": result.error,
+        }
 
     def _unchanged(self, result: FetchResult) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The fetch's row and its page's update, if it shows the page exactly as it stood."""

@@ -41,6 +41,18 @@ def index_version(session: Session, version_id: int, title: str | None, body: st
         session.execute(_POSTGRES_INDEX, {"id": version_id, "doc": document})
 
 
+def index_versions(session: Session, rows: list[tuple[int, str | None, str]]) -> None:
+    """index_version for many new versions at once: (id, title, text) each."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        params = [{"id": i, "title": title or "", "text": body} for i, title, body in rows]
+        session.execute(_SQLITE_INDEX, params)
+    else:
+        docs = [{"id": i, "doc": f"{title or ''} {body}"} for i, title, body in rows]
+        session.execute(_POSTGRES_INDEX, docs)
+
+
 def search_versions(session: Session, query: str, *, limit: int = 50) -> list[Hit]:
     from storage.content import load_bases
     from storage.models import ContentVersion, Page

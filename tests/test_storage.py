@@ -23,6 +23,7 @@ from storage.packing import MAX_DEPTH
 from storage.queries import get_change, page_history, review_change, version_at
 from storage.recorder import CrawlWriter
 from storage.runs import finish_run, start_run
+from storage.search import search_versions
 
 KEY = "seoul.mfa.gov.az/en/content/35"
 URL = "https://seoul.mfa.gov.az/en/content/35/political-cooperation"
@@ -467,3 +468,26 @@ def test_a_batch_lost_to_a_database_error_is_counted(
         writer.flush()
     assert (writer.waiting, writer.dropped) == (0, 1)
     assert arc.counts()["fetches"] == 1  # what was stored before is all there
+
+
+def test_a_baseline_batch_stores_what_one_by_one_would(sessions: sessionmaker[Session]) -> None:
+    arc = Archive(sessions)
+    raws = [f"<html><nav>menu</nav><p>{TEXT_A} {i}</p></html>".encode() for i in range(3)]
+    texts = [f"{TEXT_A}\nPage {i} of the site." for i in range(3)]
+    pairs = enumerate(zip(texts, raws, strict=True))
+    results = [arc.fetch(key=f"{KEY}{i}", text=text, raw=raw) for i, (text, raw) in pairs]
+    assert [r.outcome for r in arc.run(*results)] == [Outcome.NEW] * 3
+    with arc.sessions() as session:
+        pages = session.scalars(select(Page).order_by(Page.id)).all()
+        assert [p.current_version.text for p in pages if p.current_version] == texts
+        assert [(p.url, p.status, p.declared_date) for p in pages] == [
+            (f"https://{KEY}{i}", "active", D1) for i in range(3)
+        ]
+        bodies = session.scalars(select(Body).order_by(Body.id)).all()
+        assert [b.raw for b in bodies] == raws
+        assert [b.base_id for b in bodies] == [None, bodies[0].id, bodies[0].id]
+        fetches = session.scalars(select(Fetch).order_by(Fetch.id)).all()
+        assert [(f.page_id, f.body_id, f.outcome) for f in fetches] == [
+            (p.id, b.id, "new") for p, b in zip(pages, bodies, strict=True)
+        ]
+        assert [h.page_id for h in search_versions(session, "Page 1 of the site")] == [pages[1].id]

@@ -102,7 +102,7 @@ class CrawlWriter:
                 fetches, pages = [], []
                 for entry in waiting:
                     if isinstance(entry, FetchResult):
-                        fetches.append(self._new_row(entry, *next(stored)))
+                        fetches.append(self._row(entry, *next(stored), Outcome.NEW))
                     else:
                         fetches.append(entry[0])
                         pages.append(entry[1])
@@ -122,9 +122,17 @@ class CrawlWriter:
             return None
         return result
 
-    def _new_row(
-        self, result: FetchResult, page_id: int, version_id: int, body_id: int
+    def _row(
+        self,
+        result: FetchResult,
+        page_id: int,
+        version_id: int,
+        body_id: int | None,
+        outcome: Outcome,
+        declared: tuple[str | None, dt.date | None] | None = None,
     ) -> dict[str, Any]:
+        """A fetch row as record_fetch writes it; ``declared`` when it is not the result's."""
+        declared_raw, declared_date = declared or (result.declared_raw, result.declared_date)
         return {
             "page_id": page_id,
             "run_id": self.run_id,
@@ -136,9 +144,9 @@ class CrawlWriter:
             "last_modified": result.last_modified,
             "body_id": body_id,
             "version_id": version_id,
-            "declared_raw": result.declared_raw,
-            "declared_date": result.declared_date,
-            "outcome": Outcome.NEW,
+            "declared_raw": declared_raw,
+            "declared_date": declared_date,
+            "outcome": outcome,
             "error": result.error,
         }
 
@@ -159,22 +167,9 @@ class CrawlWriter:
         if declared_raw != page.declared_raw:  # the same date written another way
             return None
         outcome = Outcome.NOT_MODIFIED if result.seen is Seen.NOT_MODIFIED else Outcome.UNCHANGED
-        fetch = {
-            "page_id": page.page_id,
-            "run_id": self.run_id,
-            "fetched_at": result.fetched_at,
-            "other_url": None,
-            "final_url": result.final_url if result.final_url != result.url else None,
-            "http_status": result.http_status,
-            "etag": result.etag,
-            "last_modified": result.last_modified,
-            "body_id": body_id,
-            "version_id": page.version_id,
-            "declared_raw": declared_raw,
-            "declared_date": obs.declared,
-            "outcome": outcome,
-            "error": result.error,
-        }
+        fetch = self._row(
+            result, page.page_id, page.version_id, body_id, outcome, (declared_raw, obs.declared)
+        )
         page.etag = result.etag or page.etag
         page.last_modified = result.last_modified or page.last_modified
         update = {

@@ -1,5 +1,5 @@
 """The archive pipeline: one run row per site; a short transaction per page that may have
-changed, unchanged ones in batches (storage.recorder)."""
+changed, the rest in batches (storage.recorder)."""
 
 from __future__ import annotations
 
@@ -52,8 +52,8 @@ class ArchivePipeline:
                     layout_fingerprint(site.layout),
                 )
         self.writers = {name: CrawlWriter(self.Session, rid) for name, rid in self.run_ids.items()}
-        # Unchanged fetches wait for a batch; while the crawl waits on a slow page, a timer
-        # writes them, so a crash loses at most about BATCH_SECONDS of them.
+        # Batched fetches wait; while the crawl waits on a slow page, a timer writes them, so a
+        # crash loses at most about BATCH_SECONDS of them.
         from twisted.internet import task
 
         self.flusher = task.LoopingCall(self._flush_writers)
@@ -93,7 +93,7 @@ class ArchivePipeline:
             try:
                 writer.flush()
             except SQLAlchemyError as exc:
-                self._lost(exc, f"{waiting} unchanged fetches of {writer.site}", waiting)
+                self._lost(exc, f"{waiting} batched fetches of {writer.site}", waiting)
 
     def _lost(self, exc: SQLAlchemyError, what: str, count: int = 1) -> None:
         stats = self.crawler.stats

@@ -54,7 +54,7 @@ class CrawlWriter:
         self._waiting: list[tuple[dict[str, Any], dict[str, Any]] | FetchResult] = []
         self._keys: set[str] = set()  # pages recorded (or waiting) in this crawl
         self._since = 0.0
-        self.dropped = 0  # unchanged fetches lost to a database error
+        self.dropped = 0  # batched fetches lost to a database error
         with sessions() as session:
             self.run = RunContext.load(session, run_id)
             self._standing = _standing(session, self.run.site_id)

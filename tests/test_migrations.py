@@ -6,6 +6,8 @@ Runs on SQLite, and on PostgreSQL when MFAWATCH_TEST_DATABASE_URL is set.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zlib
 from collections.abc import Iterator
 
@@ -210,3 +212,19 @@ def test_packing_migration_keeps_every_text_and_body(db_url: str, engine: Engine
         assert [(t, zlib.decompress(r)) for t, r in rows] == list(zip(texts, raws, strict=True))
         urls = conn.execute(text("SELECT url FROM fetches ORDER BY id")).scalars().all()
         assert urls == ["https://h/en/1", "https://h/en/1?old"] * 2
+
+
+def test_processes_that_open_a_new_database_at_once_upgrade_it_once(db_url: str) -> None:
+    """A scheduler and the crawl it starts may both find the database empty."""
+    opener = f"from storage.db import close_database, open_database; close_database(open_database({db_url!r}))"  # noqa: E501
+    children = [
+        subprocess.Popen([sys.executable, "-c", opener], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [child.communicate(timeout=120)[1] for child in children]
+    assert [child.returncode for child in children] == [0] * 4, errors
+    engine = make_engine(db_url)
+    try:
+        assert current_revision(engine) == HEAD
+    finally:
+        engine.dispose()

@@ -16,6 +16,9 @@ FOREIGN_TABLES = {"apscheduler_jobs"}
 SEARCH_OBJECTS = ("versions_fts", "ix_versions_text_fts", "version_search")
 
 
+UPGRADE_LOCK = 0x6D666177  # "mfaw": the PostgreSQL advisory lock held while migrating
+
+
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
@@ -37,6 +40,12 @@ def run_migrations() -> None:
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         with connection.begin():
+            # Processes that find the same empty or old database (a scheduler and the crawl it
+            # starts) upgrade it one at a time: the second then finds it current.
+            if sqlite:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})")
             context.configure(
                 connection=connection,
                 target_metadata=Base.metadata,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mfawatch.detect import PageStatus
 from mfawatch.text import bytes_hash, text_hash
 from storage.archive import FetchResult, RunContext
-from storage.content import site_keyframe
+from storage.content import pack_body, site_keyframe
 from storage.models import Body, ContentVersion, Page
 from storage.packing import pack
 from storage.search import index_versions
@@ -107,7 +107,7 @@ def _insert_bodies(
             "raw_hash": bytes_hash(result.raw or b""),
             "version_id": version_id,
             "base_id": base_id,
-            "packed": pack(result.raw or b"", base + text),
+            "packed": pack_body(result.raw or b"", base, text),
             "first_seen_at": result.fetched_at,
         }
         for page_id, version_id, result, text in rows

@@ -98,7 +98,7 @@ def new_body(
         raw_hash=raw_hash,
         version_id=version.id if version is not None else None,
         base_id=keyframe[0] if keyframe is not None else None,
-        packed=pack(raw, (keyframe[1] if keyframe is not None else b"") + text),
+        packed=pack_body(raw, keyframe[1] if keyframe is not None else b"", text),
         first_seen_at=first_seen_at,
     )
     _bytes[body] = raw
@@ -116,6 +116,11 @@ def read_body(body: Body) -> bytes:
     raw = unpack(body.packed, base + (version.text.encode() if version is not None else b""))
     _bytes[body] = raw
     return raw
+
+
+def pack_body(raw: bytes, keyframe: bytes, text: bytes) -> bytes:
+    """Bytes packed as read_body unpacks them: against the site's keyframe, then the text."""
+    return pack(raw, keyframe + text)
 
 
 def _session(instance: object) -> Session:

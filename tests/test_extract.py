@@ -10,6 +10,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scrapy import Request
 from scrapy.http import HtmlResponse
 
@@ -20,7 +22,7 @@ from mfawatch.mirror import Request as MirrorRequest
 from mfawatch.mirror import content_page, embassy_site, faults, home_page, relations_menu
 from mfawatch.mirror.pages import DATE_STYLES, RELATIONS_IDS, not_found_page
 from mfawatch.mirror.texts import MOTTO, SEOUL_POLITICAL_EN, label, section_title
-from scraper.extract import extract_page
+from scraper.extract import extract_page, parse_declared_date
 from scraper.spiders.mfa import MfaSpider
 from storage.archive import FetchResult
 
@@ -408,3 +410,28 @@ def test_default_config_has_the_seoul_site() -> None:
     # The spider tests above rely on the shipped sites file naming seoul.
     site = load_config(DEFAULT_SITES).site("embassy-seoul")
     assert "seoul.mfa.gov.az" in site.allowed_domains
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    day=st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2040, 12, 31)),
+    fmt=st.sampled_from(RULES.date_formats),
+    lang=st.sampled_from(["en", "az", "ru"]),
+)
+def test_declared_dates_in_the_sites_formats_read_as_dateparser_reads_them(
+    day: dt.date, fmt: str, lang: str
+) -> None:
+    # The layout's own formats are read with strptime before dateparser is tried: both must
+    # give the same date, so that the quick path never changes what a page declares.
+    raw = day.strftime(fmt)
+    assert parse_declared_date(raw, RULES.date_formats, lang) == day
+    assert _dateparser_date(raw, RULES.date_formats, lang) == day
+
+
+def _dateparser_date(raw: str, formats: tuple[str, ...], lang: str) -> dt.date | None:
+    import dateparser
+
+    settings = {"STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"]}
+    settings |= {"DATE_ORDER": "DMY", "RETURN_AS_TIMEZONE_AWARE": False}
+    parsed = dateparser.parse(raw, date_formats=list(formats), languages=[lang], settings=settings)
+    return parsed.date() if parsed else None

@@ -274,6 +274,24 @@ def test_numbers_are_checked_without_pydantic(mfawatch: Any, archive: object) ->
     assert len(mfawatch.json("changes", "--limit", "1")) == 1
 
 
+def test_repeated_options_are_read_without_pydantic(tmp_path: Path, db_url: str) -> None:
+    # Each crawl process parses its options; pydantic would add a tenth of a second to each.
+    probe = (
+        "import sys\n"
+        "from mfawatch.cli import app\n"
+        "try:\n"
+        "    app(['--db', sys.argv[1], 'crawl', '--set', 'A=1', '--set', 'B'])\n"
+        "except SystemExit as stop:\n"
+        "    print('EXIT', stop.code, 'pydantic' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, db_url],
+        check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.stderr == "mfawatch: error: --set takes NAME=VALUE, got 'B'\n"
+    assert proc.stdout == "EXIT 2 False\n"
+
+
 @pytest.mark.parametrize("command", ["crawl", "schedule"])
 def test_commands_take_their_own_config_option(tmp_path: Path, db_url: str, command: str) -> None:
     # `mfawatch crawl --config FILE`, as issues 2 and 3 spell it, not only the global option.

@@ -107,8 +107,11 @@ def plain_values(params: list[Any]) -> None:
             continue
         info = param.type_descriptor.parameter_info
         annotation = param.type_descriptor.annotation
-        if annotation in (str, int, bool) and info.parser is None and info.min is info.max is None:
+        if annotation in _PLAIN and info.parser is None and info.min is info.max is None:
             param._runtime_param = _PlainValue(parameter_info=info, annotation=annotation)
+
+
+_PLAIN = (str, int, bool, list[str])
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class _PlainValue(RuntimeParam):
     def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
         if type(value) is self.annotation:
             return value
+        strings = isinstance(value, list | tuple) and all(type(v) is str for v in value)
+        if self.annotation == list[str] and strings:
+            return list(value)
         if self.annotation is int and isinstance(value, str):
             try:
                 return int(value)

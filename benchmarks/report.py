@@ -48,8 +48,8 @@ def _crawl_table(crawl: dict[str, Any]) -> None:
         row = crawl.get(step)
         if not row:
             continue
-        for name in ("bare", "mfawatch", "urlwatch"):
-            m = row.get(name)
+        for name in ("bare", "bare_parse", "mfawatch", "urlwatch"):
+            m = row.get(name)  # bare_parse: absent from older results
             if not m:
                 continue
             extra = rows = ""
@@ -59,7 +59,8 @@ def _crawl_table(crawl: dict[str, Any]) -> None:
                 rows = f"   {added['fetches']}/{added['versions']}/{added['changes']}"
             elif name == "urlwatch":
                 extra = f"{row['urlwatch_cache_bytes']:>17,}"
-            print(f"  {step:<10} {name:<9} {m['wall_s']:>7.1f} {m['cpu_s']:>8.1f} "
+            shown = "bare+lxml" if name == "bare_parse" else name
+            print(f"  {step:<10} {shown:<9} {m['wall_s']:>7.1f} {m['cpu_s']:>8.1f} "
                   f"{m['max_rss_mb']:>8.0f} {extra}{rows}")  # fmt: skip
     unchanged = crawl.get("unchanged") or {}
     fetches = (unchanged.get("db_tables_added") or {}).get("fetches", 0)
@@ -116,7 +117,10 @@ def budgets(results: dict[str, Any]) -> list[dict[str, Any]]:
         if row:
             ratio = row["mfawatch"]["cpu_s"] / row["bare"]["cpu_s"]
             mine, bare = row["mfawatch"]["cpu_s"], row["bare"]["cpu_s"]
-            shown = f"{ratio:.2f}× ({mine:.1f} s vs {bare:.1f} s)"
+            # What parsing the pages alone costs over bare (absent from older results).
+            floor = row.get("bare_parse", {}).get("cpu_s")
+            also = f"; bare+lxml parse alone: {floor / bare:.2f}×" if floor else ""
+            shown = f"{ratio:.2f}× ({mine:.1f} s vs {bare:.1f} s{also})"
             check(f"{label} CPU ≤ {limit}× bare Scrapy", ratio, limit, shown)
         if row and row.get("urlwatch"):
             mine, theirs = row["mfawatch"]["wall_s"], row["urlwatch"]["wall_s"]

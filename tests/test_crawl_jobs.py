@@ -96,13 +96,10 @@ def test_two_jobs_archive_what_one_does(
 
 
 def crawl_children(pid: int) -> list[int]:
-    """The crawl processes that `pid` started (not multiprocessing's resource tracker): with
-    --jobs N, N - 1 of them, the first group of sites being crawled by `pid` itself."""
+    """The crawl processes that `pid` forked: with --jobs N, N - 1 of them, the first group of
+    sites being crawled by `pid` itself."""
     tasks = Path(f"/proc/{pid}/task")
-    children = [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
-    return [
-        c for c in children if b"--multiprocessing-fork" in Path(f"/proc/{c}/cmdline").read_bytes()
-    ]
+    return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
@@ -137,6 +134,35 @@ def test_a_crashed_job_loses_nothing_of_the_others(
         "seoul": PAGES_PER_SITE,
         "amman": PAGES_PER_SITE,
     }
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_site_stays_locked_while_its_job_outlives_the_parent(
+    mfawatch: Mfawatch, mirrors: dict[str, MirrorServer]
+) -> None:
+    # The parent took every site's lock; killed, it leaves bern's crawl running in its child,
+    # and a second crawl of bern must still be refused until that child ends.
+    bern = mirrors["bern"]
+    for path in ("/en", "/az"):
+        bern.set_handler(path, faults.slow(600))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mfawatch", "--db", mfawatch.db_url, "-c", str(mfawatch.sites),
+         "crawl", "--jobs", "2", "--set", "DOWNLOAD_TIMEOUT=300"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
+    )  # fmt: skip
+    child = None
+    try:
+        wait_for(lambda: bern.hits("/en") + bern.hits("/az") > 0, "bern's crawl to start")
+        [child] = crawl_children(proc.pid)
+        proc.kill()
+        proc.wait(timeout=30)
+        second = mfawatch.crawl("--site", "bern", check=False)
+        assert second.code != 0
+        assert "site 'bern' is being crawled by another process" in second.stderr
+    finally:
+        proc.kill()
+        if child is not None:
+            os.kill(child, signal.SIGKILL)
 
 
 def test_jobs_is_documented_and_checked(mfawatch: Mfawatch) -> None:

@@ -108,6 +108,7 @@ def _crawl_in_processes(
     from storage.runs import close_stale_runs, list_runs
 
     started = dt.datetime.now(dt.UTC)
+    _ready_to_fork(sessions)
     mine, theirs = run_alongside(lambda: run_crawl(*calls[0]), _crawl_child, calls[1:])
     run_ids: list[int] = []
     lost: list[str] = []
@@ -131,6 +132,18 @@ def _crawl_in_processes(
             for name in lost:
                 run_ids += [r.id for r in list_runs(session, site=name, since=started, limit=None)]
     return run_ids
+
+
+def _ready_to_fork(sessions: sessionmaker[Session]) -> None:
+    """What every crawl process needs, imported once before the fork; no connection across it."""
+    import importlib
+
+    from storage.db import close_database
+
+    # None of these installs a reactor: each process's CrawlerProcess installs its own.
+    for module in ("scrapy.crawler", "scraper.spiders.mfa", "scraper.pipelines"):
+        importlib.import_module(module)
+    close_database(sessions)  # the pool reconnects when the parent next needs it
 
 
 def _crawl_child(

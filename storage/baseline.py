@@ -8,6 +8,7 @@ change, so nothing but rows is at stake (storage.recorder sends everything else 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
@@ -26,6 +27,19 @@ def store_new_pages(
 ) -> list[tuple[int, int, int]]:
     """Pages, versions and bodies for fetches of new pages, each with text and bytes; the ids
     of each (page, version, body), in the order of ``results``."""
+    # Hashing and packing come before the first write: on SQLite a write holds the database's
+    # one write lock until commit, and the other processes of a `crawl --jobs N` wait for it.
+    texts = [_text(r) for r in results]
+    encoded = [text.encode() for text in texts]
+    versions = [(text_hash(text), pack(data)) for text, data in zip(texts, encoded, strict=True)]
+    keyframe = run.keyframe or site_keyframe(session, run.site_id)
+    # With no keyframe yet, the first of these bodies becomes the site's: packed against its
+    # own text only, it is the base of the others.
+    base = keyframe[1] if keyframe else (results[0].raw or b"")
+    bodies = [
+        (bytes_hash(r.raw or b""), pack_body(r.raw or b"", base if keyframe or i else b"", data))
+        for i, (r, data) in enumerate(zip(results, encoded, strict=True))
+    ]
     page_ids = session.scalars(
         insert(Page).returning(Page.id, sort_by_parameter_order=True),
         [
@@ -46,20 +60,19 @@ def store_new_pages(
             for r in results
         ],
     ).all()
-    texts = [_text(r).encode() for r in results]
     version_ids = session.scalars(
         insert(ContentVersion).returning(ContentVersion.id, sort_by_parameter_order=True),
         [
             {
                 "page_id": page_id,
-                "text_hash": text_hash(_text(r)),
+                "text_hash": hashed,
                 "title": r.title,
-                "packed_text": pack(text),
+                "packed_text": packed,
                 "base_id": None,
                 "depth": 0,
                 "first_seen_at": r.fetched_at,
             }
-            for page_id, r, text in zip(page_ids, results, texts, strict=True)
+            for page_id, r, (hashed, packed) in zip(page_ids, results, versions, strict=True)
         ],
     ).all()
     session.execute(
@@ -67,54 +80,39 @@ def store_new_pages(
         [{"id": p, "current_version_id": v} for p, v in zip(page_ids, version_ids, strict=True)],
     )
     index_versions(
-        session, [(v, r.title, _text(r)) for v, r in zip(version_ids, results, strict=True)]
+        session,
+        [(v, r.title, text) for v, r, text in zip(version_ids, results, texts, strict=True)],
     )
-    body_ids = _bodies(session, run, page_ids, version_ids, results, texts)
+    rows = [
+        {
+            "page_id": page_id,
+            "raw_hash": raw_hash,
+            "version_id": version_id,
+            "base_id": None,
+            "packed": packed,
+            "first_seen_at": r.fetched_at,
+        }
+        for page_id, version_id, r, (raw_hash, packed) in zip(
+            page_ids, version_ids, results, bodies, strict=True
+        )
+    ]
+    body_ids: list[int] = []
+    if keyframe is None:
+        body_ids = _insert_bodies(session, rows[:1])
+        keyframe = (body_ids[0], base)
+        rows = rows[1:]
+    for row in rows:
+        row["base_id"] = keyframe[0]
+    run.keyframe = keyframe
+    body_ids += _insert_bodies(session, rows)
     return list(zip(page_ids, version_ids, body_ids, strict=True))
 
 
-def _bodies(
-    session: Session,
-    run: RunContext,
-    page_ids: Sequence[int],
-    version_ids: Sequence[int],
-    results: Sequence[FetchResult],
-    texts: list[bytes],
-) -> list[int]:
-    rows = list(zip(page_ids, version_ids, results, texts, strict=True))
-    ids: list[int] = []
-    if run.keyframe is None:
-        run.keyframe = site_keyframe(session, run.site_id)
-    if run.keyframe is None:  # the site's first body: the base of all the others
-        first = rows.pop(0)
-        ids += _insert_bodies(session, [first], None, b"")
-        run.keyframe = (ids[0], first[2].raw or b"")
-    if rows:
-        ids += _insert_bodies(session, rows, *run.keyframe)
-    return ids
-
-
-def _insert_bodies(
-    session: Session,
-    rows: list[tuple[int, int, FetchResult, bytes]],
-    base_id: int | None,
-    base: bytes,
-) -> list[int]:
-    """Bodies packed as storage.content.new_body packs them: against the base and the text."""
-    values = [
-        {
-            "page_id": page_id,
-            "raw_hash": bytes_hash(result.raw or b""),
-            "version_id": version_id,
-            "base_id": base_id,
-            "packed": pack_body(result.raw or b"", base, text),
-            "first_seen_at": result.fetched_at,
-        }
-        for page_id, version_id, result, text in rows
-    ]
-    return list(
-        session.scalars(insert(Body).returning(Body.id, sort_by_parameter_order=True), values)
-    )
+def _insert_bodies(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    statement = insert(Body).returning(Body.id, sort_by_parameter_order=True)
+    return list(session.scalars(statement, rows))
 
 
 def _text(result: FetchResult) -> str:

@@ -95,8 +95,11 @@ class PlainCommand(TyperCommand):
         return super().parse_args(ctx, args)
 
 
+_PLAIN = (str, int, bool, list[str])  # the annotations parsed without pydantic
+
+
 def plain_values(params: list[Any]) -> None:
-    """Parse str, int and bool parameters without typer's pydantic adapters.
+    """Parse str, int, bool and list-of-str parameters without typer's pydantic adapters.
 
     typer builds a pydantic TypeAdapter for every parameter it parses; importing pydantic
     costs more than the query itself. Other types, and odd values, keep typer's own parsing.
@@ -109,9 +112,6 @@ def plain_values(params: list[Any]) -> None:
         annotation = param.type_descriptor.annotation
         if annotation in _PLAIN and info.parser is None and info.min is info.max is None:
             param._runtime_param = _PlainValue(parameter_info=info, annotation=annotation)
-
-
-_PLAIN = (str, int, bool, list[str])
 
 
 @dataclass(frozen=True)

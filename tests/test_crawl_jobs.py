@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.crawl
 
 MISSIONS = ("seoul", "bern", "amman")
 PAGES_PER_SITE = 8  # 4 relations pages in English and in Azerbaijani
+# The crawl processes are found through /proc.
+needs_proc = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 
 
 @pytest.fixture
@@ -102,22 +105,31 @@ def crawl_children(pid: int) -> list[int]:
     return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_a_crashed_job_loses_nothing_of_the_others(
-    mfawatch: Mfawatch, mirrors: dict[str, MirrorServer]
-) -> None:
-    # bern's crawl (the child process's only site) hangs on its home pages until killed.
-    bern = mirrors["bern"]
+def crawl_with_bern_stuck(mfawatch: Mfawatch, bern: MirrorServer, output: int) -> tuple[Any, int]:
+    """`crawl --jobs 2`, bern's crawl (the child process's only site) hanging on its home pages
+    until killed: the crawl process, and that child's pid once bern's crawl has begun."""
     for path in ("/en", "/az"):
         bern.set_handler(path, faults.slow(600))
     proc = subprocess.Popen(
         [sys.executable, "-m", "mfawatch", "--db", mfawatch.db_url, "-c", str(mfawatch.sites),
          "crawl", "--jobs", "2", "--set", "DOWNLOAD_TIMEOUT=300"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        stdout=output, stderr=output, text=True, cwd=REPO,
     )  # fmt: skip
     try:
         wait_for(lambda: bern.hits("/en") + bern.hits("/az") > 0, "bern's crawl to start")
         [child] = crawl_children(proc.pid)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, child
+
+
+@needs_proc
+def test_a_crashed_job_loses_nothing_of_the_others(
+    mfawatch: Mfawatch, mirrors: dict[str, MirrorServer]
+) -> None:
+    proc, child = crawl_with_bern_stuck(mfawatch, mirrors["bern"], subprocess.PIPE)
+    try:
         os.kill(child, signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
@@ -136,24 +148,14 @@ def test_a_crashed_job_loses_nothing_of_the_others(
     }
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@needs_proc
 def test_a_site_stays_locked_while_its_job_outlives_the_parent(
     mfawatch: Mfawatch, mirrors: dict[str, MirrorServer]
 ) -> None:
     # The parent took every site's lock; killed, it leaves bern's crawl running in its child,
     # and a second crawl of bern must still be refused until that child ends.
-    bern = mirrors["bern"]
-    for path in ("/en", "/az"):
-        bern.set_handler(path, faults.slow(600))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mfawatch", "--db", mfawatch.db_url, "-c", str(mfawatch.sites),
-         "crawl", "--jobs", "2", "--set", "DOWNLOAD_TIMEOUT=300"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
-    )  # fmt: skip
-    child = None
+    proc, child = crawl_with_bern_stuck(mfawatch, mirrors["bern"], subprocess.DEVNULL)
     try:
-        wait_for(lambda: bern.hits("/en") + bern.hits("/az") > 0, "bern's crawl to start")
-        [child] = crawl_children(proc.pid)
         proc.kill()
         proc.wait(timeout=30)
         second = mfawatch.crawl("--site", "bern", check=False)
@@ -161,8 +163,7 @@ def test_a_site_stays_locked_while_its_job_outlives_the_parent(
         assert "site 'bern' is being crawled by another process" in second.stderr
     finally:
         proc.kill()
-        if child is not None:
-            os.kill(child, signal.SIGKILL)
+        os.kill(child, signal.SIGKILL)
 
 
 def test_jobs_is_documented_and_checked(mfawatch: Mfawatch) -> None:

@@ -34,7 +34,7 @@ lint: venv
 crawl: venv
 	$(BIN)/mfawatch crawl
 
-# Issue 5's benchmark (benchmarks/README.md): ~5 min on 2 cores, writes benchmarks/results.json.
+# Issue 5's benchmark (benchmarks/README.md): 3-5 min on 2 cores, writes benchmarks/results.json.
 # urlwatch, the yardstick, gets an environment of its own. BENCH_ARGS=--quick for a small run.
 URLWATCH_VENV := benchmarks/.venv-urlwatch
 

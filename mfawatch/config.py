@@ -8,19 +8,83 @@ in ``mfawatch/layouts/``; a sites file may add its own under ``[layouts."name"]`
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import math
 import os
 import re
+import reprlib
+import string
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from mfawatch.errors import ConfigError
 
 LAYOUTS_DIR = Path(__file__).with_name("layouts")
 DEFAULT_SITES = Path(__file__).with_name("sites.toml")
+
+# Every key each table may hold: any other is a typo, named with the nearest valid key.
+# ([settings] holds Scrapy settings and is open; see SETTINGS below.)
+TOP_KEYS = ("contact", "settings", "sites", "layouts", "notify", "schedule")
+SITE_KEYS = ("name", "layout", "start_urls", "allowed_domains", "schedule")
+LAYOUT_KEYS = ("name", "languages", "strip_path_prefixes", "menus", "pages", "extract")
+PAGE_KEYS = ("name", "url_pattern", "identity", "link_text")
+EXTRACT_KEYS = (
+    "title", "body", "date_scope", "drop", "drop_text", "not_found_text", "date_labels",
+    "date_formats", "date_order",
+)  # fmt: skip
+DATE_ORDERS = ("DMY", "MDY", "YMD")
+
+# The [settings] that mfawatch or Scrapy read as numbers or switches, with the least value
+# that makes sense: a wrong one would otherwise fail inside Scrapy, mid-crawl. Other names
+# pass through as they are.
+_NUMBER, _INT, _BOOL = "a number", "a whole number", "true or false"
+SETTINGS: dict[str, tuple[str, float | None]] = {
+    **dict.fromkeys(
+        ("DOWNLOAD_TIMEOUT", "DNS_TIMEOUT", "AUTOTHROTTLE_TARGET_CONCURRENCY"), (_NUMBER, 0)
+    ),
+    **dict.fromkeys(
+        (
+            "DOWNLOAD_DELAY", "AUTOTHROTTLE_START_DELAY", "AUTOTHROTTLE_MAX_DELAY",
+            "MFAWATCH_RETRY_BACKOFF", "MFAWATCH_RETRY_BACKOFF_MAX", "CLOSESPIDER_TIMEOUT",
+            "CLOSESPIDER_TIMEOUT_NO_ITEM", "LOGSTATS_INTERVAL",
+        ),
+        (_NUMBER, None),
+    ),
+    **dict.fromkeys(
+        (
+            "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN", "CONCURRENT_ITEMS",
+            "REACTOR_THREADPOOL_MAXSIZE",
+        ),
+        (_INT, 1),
+    ),
+    **dict.fromkeys(
+        (
+            "CONCURRENT_REQUESTS_PER_IP", "RETRY_TIMES", "REDIRECT_MAX_TIMES", "DOWNLOAD_MAXSIZE",
+            "DOWNLOAD_WARNSIZE", "CLOSESPIDER_PAGECOUNT", "CLOSESPIDER_ITEMCOUNT",
+            "CLOSESPIDER_ERRORCOUNT", "DEPTH_LIMIT", "DNSCACHE_SIZE", "MEMUSAGE_LIMIT_MB",
+            "MEMUSAGE_WARNING_MB", "URLLENGTH_LIMIT",
+        ),
+        (_INT, None),
+    ),
+    **dict.fromkeys(
+        (
+            "ROBOTSTXT_OBEY", "COOKIES_ENABLED", "COOKIES_DEBUG", "AUTOTHROTTLE_ENABLED",
+            "AUTOTHROTTLE_DEBUG", "RETRY_ENABLED", "REDIRECT_ENABLED", "METAREFRESH_ENABLED",
+            "TELNETCONSOLE_ENABLED", "RANDOMIZE_DOWNLOAD_DELAY", "HTTPCACHE_ENABLED",
+            "DNSCACHE_ENABLED", "DOWNLOADER_STATS", "LOG_ENABLED", "MEMUSAGE_ENABLED",
+            "DOWNLOAD_FAIL_ON_DATALOSS", "COMPRESSION_ENABLED", "HTTPERROR_ALLOW_ALL",
+            "STATS_DUMP",
+        ),
+        (_BOOL, None),
+    ),
+}  # fmt: skip
+# A type selector, classes, or both: scraper/extract.py drops these without BeautifulSoup's
+# selector engine (soupsieve), so only the other drop selectors need it to compile them.
+_SIMPLE_SELECTOR = re.compile(r"(?ai)(?P<name>[a-z][\w-]*)?(?P<classes>(?:\.-?[a-z_][\w-]*)*)")
 
 
 @dataclass(frozen=True)
@@ -115,9 +179,7 @@ def page_identity(layout: Layout, url: str) -> tuple[PageId, PageRule] | None:
     True
     """
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
-        host = f"{host}:{parts.port}"
+    host = _host(parts)
     path = parts.path or "/"
     for prefix in layout.strip_path_prefixes:
         if path.startswith(prefix + "/"):
@@ -131,36 +193,52 @@ def page_identity(layout: Layout, url: str) -> tuple[PageId, PageRule] | None:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Load a sites file: ``path``, else $MFAWATCH_CONFIG, ./sites.toml, the shipped default."""
+    """Load a sites file: ``path``, else $MFAWATCH_CONFIG, ./sites.toml, the shipped default.
+
+    Everything in it is checked here, once (keys, types, selectors, patterns, URLs, settings):
+    a mistake is a ConfigError naming the file, the site or layout and the key, never a
+    failure in the middle of a crawl.
+    """
     chosen = Path(path or os.environ.get("MFAWATCH_CONFIG") or _default_sites_path())
     data = _read_toml(chosen)
+    _check_keys(data, TOP_KEYS, f"{chosen}: top level")
     custom = data.get("layouts", {})
     if not isinstance(custom, dict):
         raise ConfigError(f"{chosen}: [layouts] must be a table of layouts by name")
+    cache: dict[str, Layout] = {}
+    for name in custom:  # every layout of the file, also one that no site uses yet
+        try:
+            cache[name] = load_layout(name, custom)
+        except ConfigError as exc:
+            raise ConfigError(f"{chosen}: {exc}") from None
     sites_data = data.get("sites")
     if not isinstance(sites_data, list) or not sites_data:
         raise ConfigError(f"{chosen}: no [[sites]] entries")
-    cache: dict[str, Layout] = {}
     sites = tuple(_site(chosen, i, raw, custom, cache) for i, raw in enumerate(sites_data))
     names = [s.name for s in sites]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"{chosen}: site names must be unique; repeated: {', '.join(dupes)}")
+    _check_hosts(chosen, sites)
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise ConfigError(f"{chosen}: [settings] must be a table of Scrapy settings")
-    contact = data.get("contact")
+    for name, value in settings.items():
+        problem = setting_problem(name, value)
+        if problem:
+            raise ConfigError(f"{chosen}: [settings] {name}: {problem}")
+    contact = _optional_string(chosen, data, "contact", "top level")
     notify = data.get("notify", [])
-    if isinstance(notify, str) or not all(isinstance(u, str) for u in notify):
+    if not isinstance(notify, list) or not all(isinstance(u, str) for u in notify):
         raise ConfigError(f"{chosen}: 'notify' must be a list of Apprise URLs")
     notify = [*notify, *os.environ.get("MFAWATCH_NOTIFY", "").split()]
-    schedule = data.get("schedule")
+    schedule = _optional_string(chosen, data, "schedule", "top level")
     return Config(
         chosen,
         sites,
-        contact=str(contact) if contact else None,
+        contact=contact or None,
         settings=settings,
-        schedule=str(schedule) if schedule else None,
+        schedule=schedule or None,
         notify=tuple(notify),
     )
 
@@ -170,8 +248,36 @@ def load_layout(name: str, custom: dict[str, Any] | None = None) -> Layout:
     raw = _layout_data(name, custom or {}, seen=())
     try:
         return _layout(name, raw)
-    except (KeyError, TypeError, ValueError, re.error) as exc:
-        raise ConfigError(f"layout {name!r}: {_describe(exc)}") from None
+    except ValueError as exc:
+        raise ConfigError(f"layout {name!r}: {exc}") from None
+
+
+def setting_problem(name: str, value: Any) -> str | None:
+    """What is wrong with a Scrapy setting's value from the sites file, or None.
+
+    >>> setting_problem("DOWNLOAD_DELAY", "abc")
+    "expected a number, got 'abc'"
+    >>> setting_problem("DOWNLOAD_TIMEOUT", -5)
+    'must be more than 0, got -5'
+    >>> setting_problem("ITEM_PIPELINES", {}) is None  # not a number: passed on as it is
+    True
+    """
+    kind, least = SETTINGS.get(name, (None, None))
+    if kind is None:
+        return None
+    if kind == _BOOL:
+        ok = isinstance(value, bool)
+    else:
+        number = isinstance(value, int) if kind == _INT else isinstance(value, int | float)
+        ok = number and not isinstance(value, bool)
+        if ok and not math.isfinite(value):
+            return f"must be a finite number, got {value!r}"
+    if not ok:
+        return f"expected {kind}, got {_show(value)}"
+    if kind != _BOOL and (value <= 0 if least == 0 else value < (least or 0)):
+        bound = "more than 0" if least == 0 else f"{least} or more" if least else "0 or more"
+        return f"must be {bound}, got {value!r}"
+    return None
 
 
 def _default_sites_path() -> Path:
@@ -181,23 +287,45 @@ def _default_sites_path() -> Path:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read sites file ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}: not UTF-8: byte {data[exc.start : exc.start + 1]!r} at offset {exc.start}"
+            f" (line {line}); save the file as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _check_keys(table: dict[str, Any], valid: tuple[str, ...], where: str) -> None:
+    for key in table:
+        if key not in valid:
+            near = difflib.get_close_matches(key, valid, n=1)
+            hint = f"did you mean {near[0]!r}?" if near else f"valid: {', '.join(valid)}"
+            raise ConfigError(f"{where}: unknown key {key!r} ({hint})")
 
 
 def _layout_data(name: str, custom: dict[str, Any], seen: tuple[str, ...]) -> dict[str, Any]:
     if name in seen:
         raise ConfigError(f"layout {name!r} extends itself ({' -> '.join((*seen, name))})")
-    if name in custom and isinstance(custom[name], dict):
+    if name in custom:
+        if not isinstance(custom[name], dict):
+            raise ConfigError(f"layout {name!r}: [layouts.{name}] must be a table")
         own = dict(custom[name])
         base_name = own.pop("extends", None)
+        _check_keys(own, (*LAYOUT_KEYS, "extends"), f"layout {name!r}")
         if base_name is None:
             return own
-        base = _layout_data(str(base_name), custom, (*seen, name))
+        if not isinstance(base_name, str):
+            raise ConfigError(f"layout {name!r}: 'extends' must name a layout")
+        base = _layout_data(base_name, custom, (*seen, name))
         merged = {**base, **own}
         if isinstance(base.get("extract"), dict) and isinstance(own.get("extract"), dict):
             merged["extract"] = {**base["extract"], **own["extract"]}
@@ -210,43 +338,88 @@ def _layout_data(name: str, custom: dict[str, Any], seen: tuple[str, ...]) -> di
 
 
 def _layout(name: str, raw: dict[str, Any]) -> Layout:
-    ex = raw["extract"]
-    labels = {str(lang): _strings(v) for lang, v in ex.get("date_labels", {}).items()}
+    """A checked layout; every mistake is a ValueError that names its key."""
+    try:
+        _check_keys(raw, LAYOUT_KEYS, "top level")
+        ex = raw.get("extract")
+        if not isinstance(ex, dict):
+            raise ValueError(f"[extract] must be a table of selectors, got {_show(ex)}")
+        _check_keys(ex, EXTRACT_KEYS, "extract")
+        pages_data = raw.get("pages")
+        if not isinstance(pages_data, list):
+            raise ValueError(f"pages: expected [[pages]] rules, got {_show(pages_data)}")
+        if not pages_data:
+            raise ValueError("needs at least one [[pages]] rule")
+        pages = tuple(_page_rule(i, p) for i, p in enumerate(pages_data))
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    labels = ex.get("date_labels", {})
+    if not isinstance(labels, dict):
+        raise ValueError(
+            f'extract.date_labels: expected a table of labels by language (en = ["Last '
+            f'updated"]), got {_show(labels)}'
+        )
+    order = ex.get("date_order", "DMY")
+    if order not in DATE_ORDERS:
+        raise ValueError(
+            f"extract.date_order: expected one of {', '.join(DATE_ORDERS)}, got {_show(order)}"
+        )
     extraction = Extraction(
-        title=_strings(ex.get("title", ["h1"])),
-        body=_strings(ex["body"]),
-        date_scope=_strings(ex.get("date_scope", ["body"])),
-        drop=_strings(ex.get("drop", [])),
-        drop_text=tuple(re.compile(p) for p in _strings(ex.get("drop_text", []))),
-        not_found_text=tuple(re.compile(p) for p in _strings(ex.get("not_found_text", []))),
-        date_labels=labels,
-        date_formats=_strings(ex.get("date_formats", ["%d.%m.%Y"])),
+        title=_selectors(ex.get("title", ["h1"]), "extract.title"),
+        body=_selectors(_required(ex, "body", "extract"), "extract.body"),
+        date_scope=_selectors(ex.get("date_scope", ["body"]), "extract.date_scope"),
+        drop=_drop_selectors(ex.get("drop", []), "extract.drop"),
+        drop_text=_regexes(ex.get("drop_text", []), "extract.drop_text"),
+        not_found_text=_regexes(ex.get("not_found_text", []), "extract.not_found_text"),
+        date_labels={
+            str(lang): _strings(v, f"extract.date_labels.{lang}") for lang, v in labels.items()
+        },
+        date_formats=_strings(ex.get("date_formats", ["%d.%m.%Y"]), "extract.date_formats"),
     )
-    pages = tuple(_page_rule(p) for p in raw["pages"])
-    if not pages:
-        raise ValueError("needs at least one [[pages]] rule")
+    _string(raw.get("name", name), "name")
+    menus = _selectors(raw.get("menus", ["nav"]), "menus", suffix=" a[href]")  # as the spider
     return Layout(
-        name=name,
-        languages=_strings(raw.get("languages", list(labels))),
-        strip_path_prefixes=_strings(raw.get("strip_path_prefixes", [])),
-        menus=_strings(raw.get("menus", ["nav"])),
+        name=name,  # a built-in file's own `name` is only a label
+        languages=_strings(raw.get("languages", list(labels)), "languages"),
+        strip_path_prefixes=_strings(raw.get("strip_path_prefixes", []), "strip_path_prefixes"),
+        menus=menus,
         pages=pages,
         extract=extraction,
     )
 
 
-def _page_rule(raw: dict[str, Any]) -> PageRule:
-    pattern = re.compile(raw["url_pattern"])
+def _page_rule(i: int, raw: Any) -> PageRule:
+    where = f"pages #{i + 1}"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: each [[pages]] rule must be a table")
+    _check_keys(raw, PAGE_KEYS, where)
+    pattern = _regex(_string(_required(raw, "url_pattern", where), f"{where}.url_pattern"),
+                     f"{where}.url_pattern")  # fmt: skip
     if "lang" not in pattern.groupindex:
-        raise ValueError(f"url_pattern {pattern.pattern!r} needs a (?P<lang>...) group")
-    identity = str(raw["identity"])
-    identity.format(**dict.fromkeys(pattern.groupindex, "x"))  # every field must be a group
+        raise ValueError(f"{where}.url_pattern: {pattern.pattern!r} needs a (?P<lang>...) group")
+    identity = _string(_required(raw, "identity", where), f"{where}.identity")
+    groups = ", ".join(pattern.groupindex)
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(identity) if f is not None]
+        for field in fields:
+            if field not in pattern.groupindex:
+                raise ValueError(
+                    f"{where}.identity: {identity!r} names {{{field}}}, which is not a group of "
+                    f"url_pattern (groups: {groups})"
+                )
+        identity.format(**dict.fromkeys(pattern.groupindex, "x"))
+    except (ValueError, IndexError, KeyError, AttributeError) as exc:
+        if str(exc).startswith(where):
+            raise
+        raise ValueError(f"{where}.identity: {identity!r} is not a template ({exc})") from None
     link_text = raw.get("link_text")
     return PageRule(
-        name=str(raw.get("name", identity)),
+        name=_string(raw.get("name", identity), f"{where}.name"),
         url_pattern=pattern,
         identity=identity,
-        link_text=re.compile(link_text) if link_text else None,
+        link_text=_regex(_string(link_text, f"{where}.link_text"), f"{where}.link_text")
+        if link_text
+        else None,
     )
 
 
@@ -258,6 +431,7 @@ def _site(path: Path, i: int, raw: Any, custom: dict[str, Any], cache: dict[str,
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][\w.-]*", name):
         raise ConfigError(f"{where}: 'name' must be a word like \"embassy-seoul\"")
     where = f"{path}: site {name!r}"
+    _check_keys(raw, SITE_KEYS, where)
     layout_name = raw.get("layout")
     if not isinstance(layout_name, str):
         raise ConfigError(f"{where}: 'layout' must name a layout")
@@ -269,32 +443,121 @@ def _site(path: Path, i: int, raw: Any, custom: dict[str, Any], cache: dict[str,
     urls = raw.get("start_urls")
     if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
         raise ConfigError(f"{where}: 'start_urls' must be a non-empty list of URLs")
+    hosts = []
     for url in urls:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            hosts.append(_host(parts))  # reads the port, which checks it
+        except ValueError as exc:
+            raise ConfigError(f"{where}: start_urls: not a valid URL: {url!r} ({exc})") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{where}: not an http(s) URL: {url!r}")
-    domains = raw.get("allowed_domains") or sorted(
-        {(urlsplit(u).hostname or "").removeprefix("www.") for u in urls}
-    )
-    schedule = raw.get("schedule")
+            raise ConfigError(f"{where}: start_urls: not an http(s) URL: {url!r}")
+    domains = raw.get("allowed_domains")
+    if domains is None:
+        domains = sorted({(urlsplit(u).hostname or "").removeprefix("www.") for u in urls})
+    elif not isinstance(domains, list) or not all(isinstance(d, str) and d for d in domains):
+        raise ConfigError(f"{where}: 'allowed_domains' must be a list of host names")
+    schedule = _optional_string(path, raw, "schedule", f"site {name!r}")
     return Site(
         name=name,
         layout=cache[layout_name],
         start_urls=tuple(urls),
-        allowed_domains=tuple(str(d) for d in domains),
-        schedule=str(schedule) if schedule else None,
+        allowed_domains=tuple(domains),
+        schedule=schedule or None,
     )
 
 
-def _strings(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        raise TypeError(f"expected a list of strings, got {value!r}")
+def _host(parts: SplitResult) -> str:
+    """A URL's host as page identities name it: lower case, no www., a port unless the default."""
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
+        host = f"{host}:{parts.port}"
+    return host
+
+
+def _check_hosts(path: Path, sites: tuple[Site, ...]) -> None:
+    # A page's identity starts with its host, and each identity belongs to one site: a second
+    # site on the same host would fail every crawl on the archive's unique page keys.
+    owner: dict[str, str] = {}
+    for site in sites:
+        for host in dict.fromkeys(_host(urlsplit(u)) for u in site.start_urls):
+            first = owner.setdefault(host, site.name)
+            if first != site.name:
+                raise ConfigError(
+                    f"{path}: sites {first!r} and {site.name!r} both start on host {host!r}; "
+                    "a host belongs to one site (put all its start_urls in one [[sites]])"
+                )
+
+
+def _required(table: dict[str, Any], key: str, where: str) -> Any:
+    if key not in table:
+        raise ValueError(f"{where}: missing key {key!r}")
+    return table[key]
+
+
+def _string(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: expected a string, got {_show(value)}")
+    return value
+
+
+def _optional_string(path: Path, table: dict[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{path}: {where}: {key!r} must be a string, got {_show(value)}")
+    return value
+
+
+def _strings(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{key}: expected a list of strings, got {_show(value)}")
     return tuple(value)
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing key {exc.args[0]!r}"
-    if isinstance(exc, re.error):
-        return f"bad regular expression {exc.pattern!r}: {exc.msg}"
-    return str(exc)
+def _regex(pattern: str, key: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{key}: bad regular expression {pattern!r}: {exc.msg}") from None
+
+
+def _regexes(value: Any, key: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(_regex(p, key) for p in _strings(value, key))
+
+
+def _selectors(value: Any, key: str, suffix: str = "") -> tuple[str, ...]:
+    """CSS selectors compiled as the crawl compiles them (parsel's translator, cssselect), each
+    followed by ``suffix`` as the crawl asks for it."""
+    selectors = _strings(value, key)
+    # Imported here: only a sites file's reading needs it (lxml comes with it).
+    from cssselect import SelectorError
+    from parsel.csstranslator import HTMLTranslator
+
+    translator = HTMLTranslator()
+    for css in selectors:
+        try:
+            translator.css_to_xpath(css + suffix)
+        except SelectorError as exc:
+            raise ValueError(f"{key}: bad CSS selector {css!r}: {exc}") from None
+    return selectors
+
+
+def _drop_selectors(value: Any, key: str) -> tuple[str, ...]:
+    """Drop selectors compiled as BeautifulSoup compiles them (soupsieve), when it does."""
+    selectors = _strings(value, key)
+    hard = [css for css in selectors if not (css and _SIMPLE_SELECTOR.fullmatch(css))]
+    if hard:
+        import soupsieve
+
+        for css in hard:
+            try:
+                soupsieve.compile(css)
+            except (soupsieve.SelectorSyntaxError, NotImplementedError) as exc:
+                reason = str(exc).splitlines()[0]  # soupsieve adds lines pointing at the spot
+                raise ValueError(f"{key}: bad CSS selector {css!r}: {reason}") from None
+    return selectors
+
+
+def _show(value: Any) -> str:
+    """A value from the file, shortened, for a message."""
+    return reprlib.repr(value)

@@ -4,10 +4,14 @@ and how URLs map to page identities.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from mfawatch.cli import app
 from mfawatch.config import DEFAULT_SITES, load_config, load_layout, page_identity
 from mfawatch.errors import ConfigError
 
@@ -290,3 +294,126 @@ def test_link_text_rule_separates_relations_from_other_content() -> None:
         assert rule.link_text.search(text), text
     for text in ("Consular issues", "Contact", "Konsulluq məsələləri"):
         assert not rule.link_text.search(text), text
+
+
+# -- every mistake, through the real command ---------------------------------------------------
+
+# One site, on a port nothing listens on: a mistake the file's reading misses would show as a
+# crawl (and its tracebacks) instead of one line.
+GOOD = """\
+[[sites]]
+name = "seoul"
+layout = "mine"
+start_urls = ["http://127.0.0.1:9/en"]
+
+[layouts.mine]
+extends = "mfa.gov.az"
+"""
+MINE = '[layouts.mine]\nextends = "mfa.gov.az"\n'
+PAGES = (
+    "[[layouts.mine.pages]]\nurl_pattern = '^/(?P<lang>[a-z]{2})/content/(?P<id>\\d+)$'\n"
+    "identity = 'content/{id}'\n"
+)
+
+
+def mine(extra: str) -> str:
+    """GOOD with ``extra`` added to the layout's table."""
+    return GOOD.replace(MINE, MINE + extra)
+
+
+def extract(line: str) -> str:
+    return GOOD + f"[layouts.mine.extract]\n{line}\n"
+
+
+BAD_SITES: dict[str, str | bytes] = {
+    # selectors: each list, compiled as the crawl would
+    "css-body": extract('body = ["div..article"]'),
+    "css-title-pseudo-element": extract('title = ["h1::foo"]'),
+    "css-date_scope": extract('date_scope = ["main >"]'),
+    "css-drop": extract('drop = ["p:has("]'),
+    "css-drop-pseudo-element": extract('drop = ["p::text"]'),
+    "css-menus": mine('menus = ["nav["]\n'),
+    "css-menus-pseudo-element": mine('menus = ["nav::text"]\n'),
+    # unknown keys, at every level
+    "key-top": 'notfy = ["json://localhost"]\n' + GOOD,
+    "key-site": GOOD.replace("start_urls", 'start_url = ["http://127.0.0.1:9/az"]\nstart_urls'),
+    "key-layout": GOOD.replace("extends =", "extend ="),
+    "key-extract": extract('bodyy = ["div.x"]'),
+    "key-pages": GOOD + PAGES.replace("identity", "identiti"),
+    # wrong types
+    "type-notify": "notify = 5\n" + GOOD,
+    "type-contact": "contact = 5\n" + GOOD,
+    "type-schedule": GOOD.replace("layout =", "schedule = 6\nlayout ="),
+    "type-date_labels": extract('date_labels = ["a"]'),
+    "type-date_labels-language": extract('date_labels = {en = "Updated"}'),
+    "type-extract": mine('extract = "nope"\n'),
+    "type-pages": mine("pages = 5\n"),
+    "type-menus": mine('menus = "nav"\n'),
+    "type-layout-table": GOOD.replace(MINE, "[layouts]\nmine = 5\n"),
+    "type-allowed_domains": GOOD.replace("layout =", "allowed_domains = 5\nlayout ="),
+    "date_order": extract('date_order = "DDMMYY"'),
+    # patterns
+    "identity-missing-group": GOOD + PAGES.replace("content/{id}", "content/{slug}"),
+    "identity-positional": GOOD + PAGES.replace("content/{id}", "content/{0}"),
+    "identity-attribute": GOOD + PAGES.replace("content/{id}", "content/{id.real}"),
+    "identity-unclosed": GOOD + PAGES.replace("content/{id}", "content/{id"),
+    "regex-url_pattern": GOOD + PAGES.replace("content/(?P<id>", "content/((?P<id>"),
+    "regex-link_text": GOOD + PAGES + "link_text = '(?i)[z-a]'\n",
+    "regex-drop_text": extract('drop_text = ["(unclosed"]'),
+    # start URLs
+    "url-ipv6": GOOD.replace("http://127.0.0.1:9/en", "http://[::1/en"),
+    "url-port": GOOD.replace("127.0.0.1:9", "127.0.0.1:99999"),
+    "url-port-word": GOOD.replace("127.0.0.1:9", "127.0.0.1:http"),
+    # bytes
+    "not-utf8": GOOD.encode().replace(b'"seoul"', b'"seoul\xe9"'),
+    # settings mfawatch or Scrapy read as numbers or switches
+    "setting-download_delay": '[settings]\nDOWNLOAD_DELAY = "abc"\n' + GOOD,
+    "setting-download_timeout": "[settings]\nDOWNLOAD_TIMEOUT = -5\n" + GOOD,
+    "setting-concurrent_requests": "[settings]\nCONCURRENT_REQUESTS = 0\n" + GOOD,
+    "setting-retry_times": "[settings]\nRETRY_TIMES = 1.5\n" + GOOD,
+    "setting-robotstxt_obey": '[settings]\nROBOTSTXT_OBEY = "no"\n' + GOOD,
+    "setting-backoff": "[settings]\nMFAWATCH_RETRY_BACKOFF = inf\n" + GOOD,
+    # two sites on one host
+    "shared-host": GOOD
+    + GOOD.replace('"seoul"', '"seoul-again"').replace("/en", "/az").replace(MINE, ""),
+}
+
+
+@pytest.mark.parametrize("command", [["crawl"], ["schedule", "--every", "6h"]])
+@pytest.mark.parametrize("case", sorted(BAD_SITES))
+def test_a_bad_sites_file_is_one_line_from_the_command(
+    tmp_path: Path, case: str, command: list[str]
+) -> None:
+    # The two commands that read the sites file: it is checked as a whole, before anything
+    # runs (and before the database is opened). In process, as the query tests run the
+    # command: an exception escaping it is the traceback a user would see.
+    path = tmp_path / "sites.toml"
+    content = BAD_SITES[case]
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    db = tmp_path / "never.db"
+    args = ["--db", f"sqlite:///{db}", "--config", str(path), *command]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mfawatch: error: {path}: "), result.stderr
+    assert not db.exists()
+
+
+def test_a_bad_sites_file_in_a_real_process(tmp_path: Path) -> None:
+    path = write(tmp_path, BAD_SITES["css-body"])
+    proc = subprocess.run(
+        [sys.executable, "-m", "mfawatch", "--db", f"sqlite:///{tmp_path}/never.db", "--config",
+         str(path), "crawl"],
+        check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == (
+        f"mfawatch: error: {path}: layout 'mine': extract.body: bad CSS selector "
+        "'div..article': Expected ident, got <DELIM '.' at 4>\n"
+    )
+
+
+def test_the_good_sites_file_of_those_cases_loads(tmp_path: Path) -> None:
+    # Each case is this file with one mistake: the mistake is what is refused.
+    load_config(write(tmp_path, GOOD + PAGES))

@@ -382,22 +382,25 @@ BAD_SITES: dict[str, str | bytes] = {
 @pytest.mark.parametrize("command", [["crawl"], ["schedule", "--every", "6h"]])
 @pytest.mark.parametrize("case", sorted(BAD_SITES))
 def test_a_bad_sites_file_is_one_line_from_the_command(
-    tmp_path: Path, case: str, command: list[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, command: list[str]
 ) -> None:
     # The two commands that read the sites file: it is checked as a whole, before anything
-    # runs (and before the database is opened). In process, as the query tests run the
-    # command: an exception escaping it is the traceback a user would see.
+    # runs. In process, as the query tests run the command: an exception escaping it is the
+    # traceback a user would see.
     path = tmp_path / "sites.toml"
     content = BAD_SITES[case]
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    db = tmp_path / "never.db"
-    args = ["--db", f"sqlite:///{db}", "--config", str(path), *command]
+
+    def never(*args: object) -> None:
+        raise AssertionError("a bad sites file got as far as opening the database")
+
+    monkeypatch.setattr("storage.db.open_database", never)  # nor a crawl, nor the service
+    args = ["--db", f"sqlite:///{tmp_path}/never.db", "--config", str(path), *command]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"mfawatch: error: {path}: "), result.stderr
-    assert not db.exists()
 
 
 def test_a_bad_sites_file_in_a_real_process(tmp_path: Path) -> None:

@@ -526,17 +526,31 @@ def _regexes(value: Any, key: str) -> tuple[re.Pattern[str], ...]:
 
 
 def _selectors(value: Any, key: str, suffix: str = "") -> tuple[str, ...]:
-    """CSS selectors compiled as the crawl compiles them (parsel's translator, cssselect), each
-    followed by ``suffix`` as the crawl asks for it."""
-    selectors = _strings(value, key)
-    # Imported here: only a sites file's reading needs it (lxml comes with it).
-    from cssselect import SelectorError
-    from parsel.csstranslator import HTMLTranslator
+    """CSS selectors compiled as the crawl compiles them, each followed by ``suffix`` as the
+    crawl asks for it: by cssselect, with the two pseudo-elements parsel adds (``::text``,
+    ``::attr(name)``). Not through parsel itself: importing it costs a query command (which
+    reads the sites file for page identities) half a second."""
+    from cssselect import HTMLTranslator, SelectorError, parse
+    from cssselect.parser import FunctionalPseudoElement
 
+    selectors = _strings(value, key)
     translator = HTMLTranslator()
     for css in selectors:
         try:
-            translator.css_to_xpath(css + suffix)
+            for selector in parse(css + suffix):
+                translator.selector_to_xpath(selector)
+                pseudo = selector.pseudo_element
+                if isinstance(pseudo, FunctionalPseudoElement):
+                    ok = pseudo.name == "attr" and pseudo.argument_types() in (
+                        ["STRING"],
+                        ["IDENT"],
+                    )
+                else:
+                    ok = pseudo in (None, "text")
+                if not ok:
+                    raise SelectorError(
+                        f"parsel knows only ::text and ::attr(name), not ::{pseudo}"
+                    )
         except SelectorError as exc:
             raise ValueError(f"{key}: bad CSS selector {css!r}: {exc}") from None
     return selectors

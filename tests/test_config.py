@@ -4,6 +4,7 @@ and how URLs map to page identities.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -420,3 +421,33 @@ def test_a_bad_sites_file_in_a_real_process(tmp_path: Path) -> None:
 def test_the_good_sites_file_of_those_cases_loads(tmp_path: Path) -> None:
     # Each case is this file with one mistake: the mistake is what is refused.
     load_config(write(tmp_path, GOOD + PAGES))
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        "div.section_articleInner_body", "h1::text", "a::attr(href)", "a::attr('href')",
+        "ul.menu > li:nth-child(2n+1) a[href^='/en']", "p:not(.share)", "h1, h2",
+        "div..x", "h1::foo", "a::attr()", "a::attr(href, x)", "a::text b", "p:nth-child(x)",
+        "p:hover", "p:has(b)", "main >", "", "[", "a::text, b::attr(x)",
+    ],
+)  # fmt: skip
+def test_selectors_are_checked_as_parsel_compiles_them(tmp_path: Path, css: str) -> None:
+    # The check uses cssselect without parsel (too slow to import for a query command): it
+    # accepts exactly what the crawl's parsel accepts.
+    from cssselect import SelectorError
+    from parsel.csstranslator import HTMLTranslator
+
+    try:
+        HTMLTranslator().css_to_xpath(css)
+        parsel_accepts = True
+    except SelectorError:
+        parsel_accepts = False
+    path = write(tmp_path, extract(f"title = [{json.dumps(css)}]"))
+    try:
+        load_config(path)
+        accepted = True
+    except ConfigError as exc:
+        assert "extract.title: bad CSS selector" in str(exc)
+        accepted = False
+    assert accepted == parsel_accepts

@@ -325,7 +325,12 @@ def _layout_data(name: str, custom: dict[str, Any], seen: tuple[str, ...]) -> di
             return own
         if not isinstance(base_name, str):
             raise ConfigError(f"layout {name!r}: 'extends' must name a layout")
-        base = _layout_data(base_name, custom, (*seen, name))
+        try:
+            base = _layout_data(base_name, custom, (*seen, name))
+        except ConfigError as exc:
+            if str(exc).startswith("layout "):
+                raise
+            raise ConfigError(f"layout {name!r}: extends = {base_name!r}: {exc}") from None
         merged = {**base, **own}
         if isinstance(base.get("extract"), dict) and isinstance(own.get("extract"), dict):
             merged["extract"] = {**base["extract"], **own["extract"]}

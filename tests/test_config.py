@@ -350,6 +350,8 @@ BAD_SITES: dict[str, str | bytes] = {
     "type-extract": mine('extract = "nope"\n'),
     "type-pages": mine("pages = 5\n"),
     "type-menus": mine('menus = "nav"\n'),
+    "extends-unknown": GOOD.replace('extends = "mfa.gov.az"', 'extends = "mfa.gov.tr"'),
+    "type-extends": GOOD.replace('extends = "mfa.gov.az"', "extends = 1"),
     "type-layout-table": GOOD.replace(MINE, "[layouts]\nmine = 5\n"),
     "type-allowed_domains": GOOD.replace("layout =", "allowed_domains = 5\nlayout ="),
     "date_order": extract('date_order = "DDMMYY"'),

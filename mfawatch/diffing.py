@@ -6,8 +6,8 @@ the character strings under one shared deadline, then maps back. A diff that hit
 is still correct, only less minimal, so a 1 MB pair never blows up quadratically.
 
 A long changed run (every paragraph of a page touched, or a page with no line breaks) is first
-cut at anchors: paragraphs, or runs of three words, that occur once in each side, kept in the longest
-chain that is in order on both sides (as patience diff does). Only the short gaps between
+cut at anchors: paragraphs, or runs of three words, that occur once in each side, kept in the
+longest chain that is in order on both sides (as patience diff does). Only the short gaps between
 anchors go to diff-match-patch, so scattered edits on 1 MB are found word for word instead of
 ending, at the deadline, as the whole text replaced.
 """
@@ -152,7 +152,8 @@ def _unique_runs(tokens: list[str], length: int) -> dict[tuple[str, ...], int]:
 
     Tokens keep their white space: an anchor is equal text on both sides, byte for byte.
     """
-    runs = list(zip(*(tokens[k:] for k in range(length))))
+    # Shifted copies of the list, zipped: the shortest ends the runs, as it should.
+    runs = list(zip(*(tokens[k:] for k in range(length)), strict=False))
     counts = Counter(runs)
     return {run: i for i, run in enumerate(runs) if counts[run] == 1}
 

@@ -9,10 +9,11 @@ in ``mfawatch/layouts/``; a sites file may add its own under ``[layouts."name"]`
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,8 +99,26 @@ class Config:
 
 
 def layout_fingerprint(layout: Layout) -> str:
-    """A short hash of everything in a layout: it changes when any selector or rule does."""
-    return hashlib.sha256(repr(layout).encode("utf-8")).hexdigest()[:16]
+    """A short hash of everything in a layout: it changes when any selector or rule does.
+
+    It hashes a canonical JSON dump, not ``repr()``: a compiled pattern's repr is cut at 200
+    characters, so an edit past that point of a long ``url_pattern`` would not show.
+    """
+    dump = json.dumps(_canonical(layout), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(dump.encode("utf-8")).hexdigest()[:16]
+
+
+def _canonical(value: Any) -> Any:
+    """Plain JSON values for a layout's parts: dataclasses as dicts, patterns with flags."""
+    if isinstance(value, re.Pattern):
+        return {"pattern": value.pattern, "flags": value.flags}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def page_identity(layout: Layout, url: str) -> tuple[PageId, PageRule] | None:

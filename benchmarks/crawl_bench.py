@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import sqlite3
 import sys
@@ -59,7 +60,10 @@ class Crawlers:
     def bare(self, urls: list[str], label: str = "", parse: bool = False) -> Measured:
         listing = self.work / "urls.txt"
         listing.write_text("\n".join(urls) + "\n", encoding="utf-8")
+        # As many crawl processes as mfawatch's default --jobs: its start-up costs both sides.
+        processes = min(os.cpu_count() or 1, len(self.ministry.missions))
         command = [sys.executable, str(HERE / "bare_spider.py"), str(listing)]
+        command += ["--processes", str(processes)]
         if parse:
             return self._run([*command, "--parse"], f"bare-parse{label}")
         return self._run(command, f"bare{label}")

@@ -112,7 +112,8 @@ def budgets(results: dict[str, Any]) -> list[dict[str, Any]]:
                       "measured": shown, "pass": value <= limit})  # fmt: skip
 
     crawl = results.get("crawl") or {}
-    for step, limit, label in (("first", 1.15, "full crawl"), ("changed", 1.0, "re-crawl 2%")):
+    # Issue 11's restated budgets: the floor of parsing alone (bare+lxml) measured 1.14-1.23x.
+    for step, limit, label in (("first", 1.6, "full crawl"), ("changed", 1.1, "re-crawl 2%")):
         row = crawl.get(step)
         if row:
             ratio = row["mfawatch"]["cpu_s"] / row["bare"]["cpu_s"]

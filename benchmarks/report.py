@@ -132,6 +132,13 @@ def budgets(results: dict[str, Any]) -> list[dict[str, Any]]:
         check("≤ 300 bytes of DB per unchanged fetch", per_fetch, 300, f"{per_fetch:.0f} bytes")
         rss = crawl["first"]["mfawatch"]["max_rss_mb"]
         check(f"peak RSS of a {crawl['pages']}-page crawl ≤ 300 MB", rss, 300, f"{rss:.0f} MB")
+    polite = results.get("polite")
+    if polite:
+        wall = polite["mfawatch"]["wall_s"]
+        check(f"polite crawl of {polite['hosts']} hosts × {polite['pages_per_host']} pages "
+              f"≤ 1.2× its floor", wall / polite["floor_s"], 1.2,
+              f"{wall:.1f} s vs {polite['floor_s']:.0f} s floor; {polite['pages_per_s']} pages/s, "
+              f"CPU {polite['mfawatch']['cpu_s']:.1f} s")  # fmt: skip
     rounds = (results.get("storage") or {}).get("rounds") or []
     if rounds and rounds[-1]["urlwatch_cache_bytes"]:
         last = rounds[-1]

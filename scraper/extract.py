@@ -80,9 +80,7 @@ def extract_page(html: str, rules: Extraction, lang: str) -> Extracted:
     declared = Declared(None)
     if declared_raw is not None:
         declared = parse_declared(declared_raw, rules.date_formats, lang, rules.date_order)
-    return Extracted(
-        title, paragraphs, declared_raw, declared.date, declared.note, declared.time
-    )
+    return Extracted(title, paragraphs, declared_raw, declared.date, declared.note, declared.time)
 
 
 class Declared(NamedTuple):
@@ -93,9 +91,7 @@ class Declared(NamedTuple):
     note: str | None = None  # why there is no date
 
 
-def parse_declared(
-    raw: str, formats: tuple[str, ...], lang: str, order: str = "DMY"
-) -> Declared:
+def parse_declared(raw: str, formats: tuple[str, ...], lang: str, order: str = "DMY") -> Declared:
     """Parse a declared date, strictly: an impossible or ambiguous date is no date, never a guess.
 
     The layout's formats are applied to the text as written, time included; dateparser reads

@@ -177,7 +177,7 @@ def test_a_date_outside_the_formats_is_read_in_the_layouts_order(
 
 @pytest.mark.parametrize("order", ["DMY", "MDY"])
 @pytest.mark.parametrize("raw", ["03/10/2017", "10/03/2017 - 08:59", "2017-03-10"])
-def test_an_ambiguous_date_outside_the_formats_is_kept_raw_with_a_note(order: str, raw: str) -> None:
+def test_an_ambiguous_date_outside_the_formats_is_kept_raw(order: str, raw: str) -> None:
     # 3 October or 10 March: no format of the layout says which, so no date is read.
     rules = dataclasses.replace(RULES, date_formats=("%d.%m.%Y",), date_order=order)
     got = extract_page(page(last_updated=raw), rules, "en")

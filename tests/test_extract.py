@@ -420,6 +420,22 @@ def test_parse_page_impossible_date_is_content_with_a_note(spider: MfaSpider) ->
     assert result.error and "31.02.2023" in result.error
 
 
+def test_parse_page_ambiguous_date_is_content_with_a_note(spider: MfaSpider) -> None:
+    # The shipped layout has no format with a time: 10/03/2017 - 08:59 is not read as March.
+    raw = "10/03/2017 - 08:59"
+    result = fetch_through(spider, HOST + POLITICAL, page(last_updated=raw).encode())
+    assert result.seen is Seen.CONTENT
+    assert result.declared_raw == raw
+    assert result.declared_date is None and result.declared_time is None
+    assert result.error and raw in result.error and "ambiguous" in result.error
+
+
+def test_parse_page_keeps_the_declared_time(spider: MfaSpider) -> None:
+    result = fetch_through(spider, HOST + POLITICAL, page(last_updated="28.02.2023 10:15").encode())
+    assert (result.declared_date, result.declared_time) == (dt.date(2023, 2, 28), dt.time(10, 15))
+    assert result.error is None
+
+
 # -- link discovery ----------------------------------------------------------------------------
 
 

@@ -25,8 +25,24 @@ KIND_PRIORITY = (
 )
 
 
-def iso(value: dt.date | dt.datetime | None) -> str | None:
+def iso(value: dt.date | dt.datetime | dt.time | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def declared_text(date: str | dt.date | None, time: str | dt.time | None = None) -> str | None:
+    """A declared value as people read it: the date, then the time when the page gave one.
+
+    >>> declared_text(dt.date(2017, 10, 3), dt.time(8, 59)), declared_text("2017-10-03", None)
+    ('2017-10-03 08:59', '2017-10-03')
+    >>> declared_text("2017-10-03", "08:59:30"), declared_text(None, None)
+    ('2017-10-03 08:59:30', None)
+    """
+    if date is None:
+        return None
+    if time is None:
+        return str(date)
+    clock = time if isinstance(time, dt.time) else dt.time.fromisoformat(time)
+    return f"{date} {clock.isoformat('seconds' if clock.second else 'minutes')}"
 
 
 def change_summary(change: Change) -> dict[str, Any]:
@@ -43,7 +59,9 @@ def change_summary(change: Change) -> dict[str, Any]:
         "status": change.status,
         "detected_at": iso(change.detected_at),
         "old_last_updated": iso(change.old_declared),
+        "old_last_updated_time": iso(change.old_declared_time),
         "new_last_updated": iso(change.new_declared),
+        "new_last_updated_time": iso(change.new_declared_time),
         "words_added": change.words_added,
         "words_removed": change.words_removed,
     }

@@ -44,6 +44,8 @@ class Extraction:
     not_found_text: tuple[re.Pattern[str], ...]
     date_labels: dict[str, tuple[str, ...]]
     date_formats: tuple[str, ...]
+    # The order of a numeric date that matches none of date_formats: "DMY", "MDY" or "YMD".
+    date_order: str = "DMY"
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,7 @@ def _layout(name: str, raw: dict[str, Any]) -> Layout:
         not_found_text=tuple(re.compile(p) for p in _strings(ex.get("not_found_text", []))),
         date_labels=labels,
         date_formats=_strings(ex.get("date_formats", ["%d.%m.%Y"])),
+        date_order=_date_order(ex.get("date_order", "DMY")),
     )
     pages = tuple(_page_rule(p) for p in raw["pages"])
     if not pages:
@@ -303,6 +306,15 @@ def _site(path: Path, i: int, raw: Any, custom: dict[str, Any], cache: dict[str,
         allowed_domains=tuple(str(d) for d in domains),
         schedule=str(schedule) if schedule else None,
     )
+
+
+DATE_ORDERS = ("DMY", "MDY", "YMD")
+
+
+def _date_order(value: Any) -> str:
+    if value not in DATE_ORDERS:
+        raise ValueError(f"date_order must be one of {', '.join(DATE_ORDERS)}, got {value!r}")
+    return str(value)
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -22,7 +22,14 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from mfawatch.changeview import KIND_PRIORITY, change_detail, change_pieces, diff_json, iso
+from mfawatch.changeview import (
+    KIND_PRIORITY,
+    change_detail,
+    change_pieces,
+    declared_text,
+    diff_json,
+    iso,
+)
 from mfawatch.detect import ChangeKind
 from mfawatch.diffing import Op, Piece
 from mfawatch.errors import MfawatchError
@@ -165,6 +172,7 @@ def _environment(fmt: str) -> Environment:
         env = Environment(loader=loader, autoescape=False, finalize=_md_value)
         env.filters["diff"] = diff_markdown
     env.filters["when"] = when
+    env.filters["declared"] = declared_text
     env.filters["live_url"] = live_url
     env.globals["md_link"] = md_link
     env.globals["no_text_change"] = NO_TEXT_CHANGE

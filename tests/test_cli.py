@@ -30,7 +30,11 @@ T0 = dt.datetime(2023, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def crawl_once(
-    sessions: sessionmaker[Session], at: dt.datetime, text: str | None, declared: dt.date | None
+    sessions: sessionmaker[Session],
+    at: dt.datetime,
+    text: str | None,
+    declared: dt.date | None,
+    time: dt.time | None = None,
 ) -> None:
     """One crawl of one page through the archive's write path, as the pipeline does it."""
     with sessions.begin() as session:
@@ -41,7 +45,7 @@ def crawl_once(
             http_status=200 if text is not None else 404, raw=(text or "").encode(),
             title="Political cooperation", text=text,
             declared_raw=declared.strftime("%d.%m.%Y") if declared else None,
-            declared_date=declared,
+            declared_date=declared, declared_time=time,
         )  # fmt: skip
         record_fetch(session, run_id, result)
         finish_run(session, run_id, "ok")
@@ -117,6 +121,38 @@ def test_show_at_a_moment_and_history(mfawatch: Any, archive: object) -> None:
     assert [f["outcome"] for f in history] == ["new", "changed", "unchanged"]
     assert history[1]["content_hash"] == history[2]["content_hash"] != history[0]["content_hash"]
     assert all(f["last_updated"] == "2023-02-28" for f in history)
+
+
+def test_a_declared_time_is_shown_beside_its_date(
+    mfawatch: Any, sessions: sessionmaker[Session]
+) -> None:
+    day = dt.date(2017, 10, 3)
+    crawl_once(sessions, T0, "Political cooperation\nAbout 70.", day, dt.time(8, 59))
+    later = T0 + dt.timedelta(days=1)
+    crawl_once(sessions, later, "Political cooperation\nAbout 80.", day, dt.time(17, 30))
+    [change] = mfawatch.json("changes")
+    assert change["kind"] == "content_updated"  # the same day, a later time
+    assert (change["old_last_updated"], change["old_last_updated_time"]) == (
+        "2017-10-03",
+        "08:59:00",
+    )
+    assert (change["new_last_updated"], change["new_last_updated_time"]) == (
+        "2017-10-03",
+        "17:30:00",
+    )
+    moved = "2017-10-03 08:59 → 2017-10-03 17:30"
+    assert moved in mfawatch("diff", "1").stdout
+    assert moved in mfawatch("changes").stdout
+    history = mfawatch("history", URL).stdout
+    assert "2017-10-03 08:59" in history and "2017-10-03 17:30" in history
+    assert [f["last_updated_time"] for f in mfawatch.json("history", URL)["fetches"]] == [
+        "08:59:00",
+        "17:30:00",
+    ]
+    assert "last updated: 2017-10-03 17:30" in mfawatch("show", URL).stdout
+    assert "last updated: 2017-10-03 08:59" in mfawatch("show", URL, "--at", "2023-03-01").stdout
+    assert "2017-10-03 17:30" in mfawatch("pages").stdout
+    assert mfawatch.json("pages")[0]["last_updated_time"] == "17:30:00"
 
 
 def test_show_a_removed_page(mfawatch: Any, archive: sessionmaker[Session]) -> None:

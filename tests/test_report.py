@@ -41,6 +41,7 @@ class Seeing:
     declared: dt.date | None = dt.date(2023, 2, 28)
     title: str = "Political cooperation"
     lang: str = "en"
+    time: dt.time | None = None
 
     def result(self, site: str, at: dt.datetime) -> FetchResult:
         host = f"{site}.mfa.gov.az"
@@ -51,7 +52,7 @@ class Seeing:
             http_status=200 if self.text is not None else 404, raw=(self.text or "").encode(),
             title=self.title, text=self.text,
             declared_raw=self.declared.strftime("%d.%m.%Y") if self.declared else None,
-            declared_date=self.declared,
+            declared_date=self.declared, declared_time=self.time,
         )  # fmt: skip
 
 
@@ -198,6 +199,19 @@ def test_markdown_shows_the_edit_dates_and_window(mfawatch: Any, archive: object
     assert "[Political cooperation]" not in part  # the link is to the URL, escaped
     updated = markdown[markdown.index("content\\_updated: Siyasi") :]
     assert "[-İlk-]{+Yeni+} mətn." in updated[: updated.index("###")]
+
+
+def test_a_declared_time_is_shown_beside_its_date(
+    mfawatch: Any, sessions: sessionmaker[Session]
+) -> None:
+    page = Seeing("35", "Political cooperation\nOld.", time=dt.time(8, 59))
+    crawl(sessions, "seoul", T0, page)
+    crawl(sessions, "seoul", T0 + DAY, replace(page, text="Political cooperation\nNew."))
+    moved = "2023-02-28 08:59 → 2023-02-28 08:59"
+    assert moved in report(mfawatch)
+    assert f"declared date: {moved}" in report(mfawatch, "--format", "md")
+    [change] = report_json(mfawatch)["changes"]
+    assert change["old_last_updated_time"] == change["new_last_updated_time"] == "08:59:00"
 
 
 @pytest.mark.parametrize(

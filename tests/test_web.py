@@ -52,6 +52,7 @@ class PageSeen:
     declared: dt.date | None = None
     lang: str = "en"
     title: str = "Political cooperation"
+    time: dt.time | None = None
 
 
 def crawl(sessions: sessionmaker[Session], at: dt.datetime, *pages: PageSeen) -> None:
@@ -66,6 +67,7 @@ def crawl(sessions: sessionmaker[Session], at: dt.datetime, *pages: PageSeen) ->
                 http_status=200 if page.text is not None else 404,
                 raw=b"<html><body><script>alert(1)</script><p>raw page</p></body></html>",
                 title=page.title, text=page.text, declared_date=page.declared,
+                declared_time=page.time,
                 declared_raw=page.declared.strftime("%d.%m.%Y") if page.declared else None,
             )  # fmt: skip
             record_fetch(session, run_id, result)
@@ -264,6 +266,27 @@ def test_page_timeline_versions_and_compare(client: TestClient) -> None:
     assert client.get("/pages/1/compare?a=1&b=2").status_code == 404  # 2 is another page's
     assert client.get("/pages/1/compare?a=x&b=3").status_code == 400
     assert client.get("/pages").status_code == 200
+
+
+def test_a_declared_time_is_shown_beside_its_date(sessions: sessionmaker[Session]) -> None:
+    crawl(sessions, T0, PageSeen("en/content/35", P1_OLD, FEB28, time=dt.time(8, 59)))
+    crawl(sessions, T0 + dt.timedelta(days=1), PageSeen("en/content/35", P1_NEW, FEB28))
+    with TestClient(create_app(sessions), follow_redirects=False) as client:
+        # A date-time then the date alone on that day: neither moved, so a silent edit.
+        moved = '2023-02-28 08:59</span> → <span class="new-date">2023-02-28</span>'
+        assert moved in client.get("/changes/1").text
+        assert "2023-02-28 08:59</td>" in client.get("/").text
+        timeline = client.get("/pages/1").text
+        assert "2023-02-28 08:59" in timeline
+        change = client.get("/api/changes/1").json()
+        assert change["kind"] == "silent_edit"
+        assert (change["old_last_updated"], change["old_last_updated_time"]) == (
+            "2023-02-28",
+            "08:59:00",
+        )
+        assert change["new_last_updated_time"] is None
+        fetches = client.get("/api/pages/1").json()["timeline"]
+        assert [f["last_updated_time"] for f in fetches] == ["08:59:00", None]
 
 
 def test_version_text_and_sandboxed_raw_html(client: TestClient) -> None:

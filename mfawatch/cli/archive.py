@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mfawatch.changeview import iso
+from mfawatch.changeview import declared_text, iso
 from mfawatch.cli.common import State, console, parse_when, print_json
 from mfawatch.text import printable
 
@@ -34,6 +34,7 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
                 "fetched_at": iso(fetch.fetched_at),
                 "http_status": fetch.http_status,
                 "last_updated": iso(fetch.declared_date),
+                "last_updated_time": iso(fetch.declared_time),
                 "last_updated_raw": fetch.declared_raw,
                 "content_hash": digest,
                 "raw_hash": fetch.raw_hash,
@@ -57,7 +58,9 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
         table.add_row(
             row["fetched_at"][:19].replace("T", " "),
             str(row["http_status"] or "-"),
-            row["last_updated"] or (row["last_updated_raw"] and "?") or "none",
+            declared_text(row["last_updated"], row["last_updated_time"])
+            or (row["last_updated_raw"] and "?")
+            or "none",
             (row["content_hash"] or "-")[:12],
             row["outcome"],
             Text(printable(row["error"] or "")),
@@ -90,6 +93,7 @@ def show(
             "status": "removed" if version is None else "present",
             "title": version.title if version else None,
             "last_updated": iso(fetch.declared_date) if version else None,
+            "last_updated_time": iso(fetch.declared_time) if version else None,
             "version_first_seen": iso(version.first_seen_at) if version else None,
             "content_hash": version.text_hash if version else None,
             "text": version.text if version else None,
@@ -104,7 +108,8 @@ def show(
         gone = f"{header}: the page was gone ({fetch.error or 'removed'})"
         console().print(Text(printable(gone)))
         return
-    console().print(Text(printable(f"{header}; last updated: {data['last_updated'] or 'none'}\n")))
+    declared = declared_text(data["last_updated"], data["last_updated_time"]) or "none"
+    console().print(Text(printable(f"{header}; last updated: {declared}\n")))
     console().print(Text(printable(data["text"] or "")), soft_wrap=True)
 
 
@@ -127,6 +132,7 @@ def pages(
                 "title": p.title,
                 "status": p.status,
                 "last_updated": iso(p.declared_date),
+                "last_updated_time": iso(p.declared_time),
                 "last_updated_raw": p.declared_raw,
                 "first_seen_at": iso(p.first_seen_at),
                 "last_seen_at": iso(p.last_seen_at),
@@ -145,7 +151,7 @@ def pages(
             Text(printable(row["key"])),
             Text(printable(row["title"] or ""), overflow="ellipsis", no_wrap=True),
             row["status"],
-            row["last_updated"] or "none",
+            declared_text(row["last_updated"], row["last_updated_time"]) or "none",
             row["last_seen_at"][:16].replace("T", " "),
         )
     console().print(table)

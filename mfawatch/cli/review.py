@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mfawatch.changeview import change_detail, change_pieces, change_summary, diff_json
+from mfawatch.changeview import (
+    change_detail,
+    change_pieces,
+    change_summary,
+    declared_text,
+    diff_json,
+)
 from mfawatch.cli.common import State, console, parse_when, print_json
 from mfawatch.errors import MfawatchError
 from mfawatch.text import printable
@@ -70,7 +76,7 @@ def changes(
 
     table = Table("id", "kind", "status", "detected", "last updated (old → new)", "site", "page")
     for row in rows:
-        declared = f"{row['old_last_updated'] or 'none'} → {row['new_last_updated'] or 'none'}"
+        declared = _declared_move(row)
         table.add_row(
             str(row["id"]),
             row["kind"],
@@ -131,7 +137,7 @@ def _print_change_header(data: dict[str, Any]) -> None:
     lines = [
         f"change #{data['id']}  {data['kind']}  ({data['status']})",
         f"page      {printable(data['url'])}  [{data['site']}, {data['lang']}]",
-        f"declared  {data['old_last_updated'] or 'none'} → {data['new_last_updated'] or 'none'}",
+        f"declared  {_declared_move(data)}",
         f"window    last seen old {window['last_seen_old'] or '-'}; "
         f"first seen new {window['first_seen_new']}",
         f"words     +{data['words_added']} -{data['words_removed']}",
@@ -177,3 +183,9 @@ def _reviewer() -> str | None:
         return getpass.getuser()
     except (KeyError, OSError):
         return None
+
+
+def _declared_move(row: dict[str, Any]) -> str:
+    old = declared_text(row["old_last_updated"], row["old_last_updated_time"]) or "none"
+    new = declared_text(row["new_last_updated"], row["new_last_updated_time"]) or "none"
+    return f"{old} → {new}"

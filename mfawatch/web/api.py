@@ -89,6 +89,7 @@ def page(page_id: int, session: SessionDep) -> PageDetail:
             fetched_at=f.fetched_at,
             http_status=f.http_status,
             last_updated=f.declared_date,
+            last_updated_time=f.declared_time,
             last_updated_raw=f.declared_raw,
             outcome=f.outcome,
             version_id=f.version_id,
@@ -138,6 +139,7 @@ def _page_summary(page: Page) -> PageSummary:
     return PageSummary(
         id=page.id, url=page.url, key=page.key, site=page.site.name, lang=page.lang,
         title=page.title, status=page.status, last_updated=page.declared_date,
+        last_updated_time=page.declared_time,
         first_seen_at=page.first_seen_at, last_seen_at=page.last_seen_at,
         current_version_id=page.current_version_id,
     )  # fmt: skip

@@ -221,6 +221,7 @@ def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: st
         result.seen = Seen.CONTENT
         result.title, result.text = page.title, page.text
         result.declared_raw, result.declared_date = page.declared_raw, page.declared_date
+        result.declared_time = page.declared_time
         result.error = page.note
 
 

@@ -1,6 +1,6 @@
 """Full HTML pages in the layout of the Azerbaijani MFA's embassy sites.
 
-The markup follows what is known of mfa.gov.az (SITES.md): BEM-style `section_*` classes, the
+The markup follows what is known of mfa.gov.az from public scrapers of the site: BEM-style `section_*` classes, the
 body in `div.section_articleInner_body_content--description`, the title repeated as the first
 paragraph, empty `&nbsp;` paragraphs, a "Last updated" line and a "Search in archive" link.
 Every string that comes from a parameter is HTML-escaped.

@@ -67,13 +67,36 @@ def change_summary(change: Change) -> dict[str, Any]:
     }
 
 
+# What stands on the "after" side of a change that has no text after it.
+AFTER = {"removed": "removed"}
+
+
 def change_pieces(change: Change) -> list[Piece]:
-    """The word diff of a change (a removal or a failure shows the old text unchanged)."""
+    """The word diff of a change. A removal is the last text deleted (its "after" is AFTER's
+    word, not text); a failed extraction shows the old text unchanged: it is not a deletion."""
     from mfawatch.diffing import word_diff
 
     old_text = change.old_version.text if change.old_version else ""
+    if change.kind in AFTER:
+        return word_diff(old_text, "")
     new_text = change.new_version.text if change.new_version else old_text
     return word_diff(old_text, new_text)
+
+
+def fetch_note(http_status: int | None, outcome: str, error: str | None) -> str:
+    """The new fetch in one line, each fact once: "HTTP 404, gone", not "HTTP 404, gone: HTTP 404".
+
+    >>> fetch_note(404, "gone", "HTTP 404")
+    'HTTP 404, gone'
+    >>> fetch_note(200, "extraction_failed", "body not found")
+    'HTTP 200, extraction_failed: body not found'
+    >>> fetch_note(None, "failed", "connection refused")
+    'failed: connection refused'
+    """
+    note = f"HTTP {http_status}, {outcome}" if http_status else outcome
+    if error and error != f"HTTP {http_status}":
+        note += f": {error}"
+    return note
 
 
 def change_detail(change: Change) -> dict[str, Any]:
@@ -85,10 +108,13 @@ def change_detail(change: Change) -> dict[str, Any]:
         "last_seen_old": iso(change.old_fetch.fetched_at) if change.old_fetch else None,
         "first_seen_new": iso(change.new_fetch.fetched_at),
     }
+    fetch = change.new_fetch
+    data["after"] = AFTER.get(change.kind)
     data["new_fetch"] = {
-        "http_status": change.new_fetch.http_status,
-        "outcome": change.new_fetch.outcome,
-        "error": change.new_fetch.error,
+        "http_status": fetch.http_status,
+        "outcome": fetch.outcome,
+        "error": fetch.error,
+        "note": fetch_note(fetch.http_status, fetch.outcome, fetch.error),
     }
     data["reviews"] = [
         {"status": r.status, "note": r.note, "reviewer": r.reviewer, "at": iso(r.decided_at)}

@@ -2,7 +2,8 @@
 
 The rule, in the order it is applied:
 
-- a page seen for the first time is ``new_page`` (nothing during a site's baseline crawl);
+- a page seen for the first time, or with a text for the first time, is ``new_page`` (nothing
+  during a site's baseline crawl);
 - 404/410 or a redirect away is ``removed``; a removed page that answers again is ``restored``;
 - a fetch whose body or layout was not found is ``extraction_failed`` once, and is never taken
   for the text being deleted: the next good fetch is compared with the last good version;
@@ -106,13 +107,13 @@ def classify_change(  # noqa: PLR0911 - one return per rule reads best
     if obs.seen is Seen.EXTRACTION_FAILED:
         kind = None if known.status is PageStatus.BROKEN else ChangeKind.EXTRACTION_FAILED
         return Verdict(kind, PageStatus.BROKEN)
+    if known.text_hash is None:  # never archived with a text (broken, gone, failed): its first
+        return _first_sight(obs, baseline=baseline)
     if obs.seen in VOUCHED:
         kind = ChangeKind.RESTORED if known.status is PageStatus.REMOVED else None
         return Verdict(kind, PageStatus.ACTIVE)
     if known.status is PageStatus.REMOVED:
         return Verdict(ChangeKind.RESTORED, PageStatus.ACTIVE)
-    if known.text_hash is None:  # only ever broken: this is the first good text
-        return Verdict(ChangeKind.NEW_PAGE, PageStatus.ACTIVE)
     return Verdict(_compare(known, obs), PageStatus.ACTIVE)
 
 

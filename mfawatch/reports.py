@@ -97,9 +97,12 @@ class Report:
 
     @property
     def period(self) -> dict[str, str | None]:
-        """From --since (or the first change selected) to when the report was made."""
+        """From --since (or the first change selected) to when the report was made; a --since
+        still to come is both ends (an empty period), never an end before the start."""
         first = min((c.detail["detected_at"] for c in self.changes), default=None)
-        return {"from": iso(self.filters.since) or first, "to": iso(self.generated_at)}
+        since = self.filters.since
+        end = max(since, self.generated_at) if since else self.generated_at
+        return {"from": iso(since) or first, "to": iso(end)}
 
 
 def gather_report(

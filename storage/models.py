@@ -71,7 +71,8 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     layout: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # Set when the site's first crawl finishes: until then new pages are the baseline.
+    # Set when the first run that archived a page ends ok (storage.runs): until then new pages
+    # are the baseline.
     baseline_at: Mapped[dt.datetime | None]
 
     pages: Mapped[list[Page]] = relationship(back_populates="site")

@@ -26,8 +26,8 @@ from scraper.extract import extract_page, parse_declared
 from scraper.spiders.mfa import MfaSpider
 from storage.archive import FetchResult
 
-# The real page text, in ../shared beside the repository (as in CI).
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_23dc12a3e4728e67.txt"
+# The real page text (tests/fixtures/README.md says where it comes from).
+SEED = Path(__file__).resolve().parent / "fixtures" / "seoul_political_en.txt"
 POLITICAL = "/en/content/35/political-cooperation"
 HOST = "https://seoul.mfa.gov.az"
 RULES = load_layout("mfa.gov.az").extract

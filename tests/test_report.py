@@ -290,6 +290,19 @@ def test_empty_report(mfawatch: Any, archive: object) -> None:
     assert data["changes"] == [] and data["summary"] == {} and data["period"]["from"] is None
 
 
+def test_a_since_in_the_future_is_an_empty_period_that_ends_where_it_begins(
+    mfawatch: Any, archive: object
+) -> None:
+    data = report_json(mfawatch, "--since", "2999-01-01")
+    assert data["changes"] == []
+    assert data["period"] == {
+        "from": "2999-01-01T00:00:00+00:00",
+        "to": "2999-01-01T00:00:00+00:00",
+    }
+    markdown = report(mfawatch, "--since", "2999-01-01", "--format", "md")
+    assert "from 2999-01-01 00:00 UTC up to 2999-01-01 00:00 UTC" in markdown
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

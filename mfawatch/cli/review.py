@@ -142,8 +142,10 @@ def _print_change_header(data: dict[str, Any]) -> None:
         f"first seen new {window['first_seen_new']}",
         f"words     +{data['words_added']} -{data['words_removed']}",
     ]
-    if data["new_fetch"]["error"]:
-        lines.append(f"fetch     {printable(data['new_fetch']['error'])}")
+    if data["new_fetch"]["error"] or data["after"]:
+        lines.append(f"fetch     {printable(data['new_fetch']['note'])}")
+    if data["after"]:  # the diff below is the last text; this is what came after it
+        lines.append(f"after     {data['after']}")
     for r in data["reviews"]:
         lines.append(f"review    {r['at']} {r['status']} by {r['reviewer']}: {r['note'] or ''}")
     console().print(Text("\n".join(lines) + "\n"))

@@ -1,4 +1,5 @@
-"""Fault fixtures: the ways a ministry site misbehaves (SITES.md, "Failure modes").
+"""Fault fixtures: the ways a ministry site misbehaves (errors, blocks, redesigns, broken
+bytes), as others' logs of mfa.gov.az show them.
 
 Each function returns a handler for `MirrorServer.set_handler(path, handler)`, except
 `redirect_loop`, which returns one handler per path of the loop. Pages default to seoul's

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from mfawatch.changeview import KIND_PRIORITY, change_pieces
+from mfawatch.changeview import AFTER, KIND_PRIORITY, change_pieces, fetch_note
 from mfawatch.detect import ChangeKind
 from mfawatch.diffing import word_diff
 from mfawatch.errors import NotFound
@@ -70,6 +70,10 @@ def change(request: Request, change_id: int, session: SessionDep) -> HTMLRespons
         {
             "change": found,
             "diff": data.diff_blocks(change_pieces(found)),
+            "after": AFTER.get(found.kind),
+            "fetch_note": fetch_note(
+                found.new_fetch.http_status, found.new_fetch.outcome, found.new_fetch.error
+            ),
             "live": data.live_url(found.page.url),
             "reviews": found.reviews,
         },

@@ -153,7 +153,10 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
             return
         self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
         why = (str(exc) or type(exc).__name__).rstrip(".")
-        self._disallow(netloc, f"{netloc} unreachable ({why}), robots.txt not read")
+        if isinstance(exc, self._network_errors):
+            self._disallow(netloc, f"{netloc} unreachable ({why}), robots.txt not read")
+        else:  # not the network's doing, but unread all the same: the safe side
+            self._disallow(netloc, f"robots.txt of {netloc} not read ({why})")
 
     def _disallow(self, netloc: str, reason: str) -> None:
         log.warning("%s: nothing fetched from it (%s)", reason, RFC_DISALLOW)

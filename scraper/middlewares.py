@@ -40,6 +40,12 @@ def _port(url: str) -> int | None:
         return None
 
 
+def network_errors(crawler: Crawler) -> tuple[type[BaseException], ...]:
+    """The exceptions that mean the server was not reached, or hung up: those Scrapy retries."""
+    errors = crawler.settings.getlist("RETRY_EXCEPTIONS")
+    return tuple(load_object(e) if isinstance(e, str) else e for e in errors)
+
+
 def on_site(url: str, site: Site) -> bool:
     """Whether ``url`` is on ``site``: one of its hosts, on one of its ports.
 
@@ -112,9 +118,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        retried = [load_object(e) if isinstance(e, str) else e for e in
-                   crawler.settings.getlist("RETRY_EXCEPTIONS")]  # fmt: skip
-        self._network_errors: tuple[type[BaseException], ...] = tuple(retried)
+        self._network_errors = network_errors(crawler)
         # Scrapy logs a robots.txt download error with a traceback (naming the page that
         # waited); a network error gets the one line _robots_error writes instead.
         logging.getLogger(RobotsTxtMiddleware.__module__).addFilter(self._no_network_traceback)

@@ -190,16 +190,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-def test_an_unreachable_site_is_one_line_per_page_and_a_run_note(mfawatch, mirror):
-    mfawatch.crawl()
+@pytest.mark.parametrize("robots", ["obeyed", "ignored"])
+def test_an_unreachable_site_is_one_line_per_page_and_a_run_note(mfawatch, mirror, robots):
+    settings = ("--set", "ROBOTSTXT_OBEY=false") if robots == "ignored" else ()
+    mfawatch.crawl(*settings)
     urls = [mirror.url(p) for p in ALL_PAGES]
     mirror.stop()  # the port is closed now: connection refused
-    result = mfawatch.crawl(check=False)
+    result = mfawatch.crawl(*settings, check=False)
     assert result.code == 1
     assert "Traceback" not in result.stderr
     for url in urls:
         [line] = [ln for ln in result.stderr.splitlines() if url in ln]
-        assert "failed" in line and "unreachable" in line, line
+        assert "failed" in line and "Connection was refused" in line, line
     note = last_note(mfawatch)
     assert "unreachable" in note and "Connection was refused" in note
     for url in urls:

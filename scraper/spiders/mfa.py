@@ -24,7 +24,7 @@ from mfawatch.errors import ExtractionFailed, PageGone
 from mfawatch.text import bytes_hash
 from scraper.extract import extract_page
 from scraper.logs import escape_log_records
-from scraper.middlewares import OffsiteRedirect, on_site
+from scraper.middlewares import OffsiteRedirect, network_errors, on_site
 from storage.archive import FetchResult
 from storage.db import close_database, open_database
 from storage.queries import known_pages
@@ -61,6 +61,9 @@ class MfaSpider(Spider):
         self._known: dict[str, _Known] = {}  # by page identity
         # Why a site's pages were not fetched (robots.txt unreadable, ...): its run's note.
         self.notes: dict[str, list[str]] = {}
+        self._answered: set[str] = set()  # sites whose server answered at least once
+        self._unreached: dict[str, str] = {}  # a site's first network failure
+        self._network_errors: tuple[type[BaseException], ...] = ()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -69,6 +72,7 @@ class MfaSpider(Spider):
         # The sites file's [settings] rank above settings.py and below -s on the command line.
         settings = crawler.settings
         settings.setdict(spider.config.settings, priority="spider")
+        spider._network_errors = network_errors(crawler)
         if spider.config.contact:
             agent = settings.get("USER_AGENT")
             settings.set("USER_AGENT", f"{agent} +{spider.config.contact}", priority="spider")
@@ -113,6 +117,7 @@ class MfaSpider(Spider):
 
     def parse_menu(self, response: Response, site: Site) -> Iterator[Request]:
         """Relations pages linked from a start page's menus."""
+        self._answered.add(site.name)
         if not isinstance(response, TextResponse):
             return
         # One union query: menus nest (a nav inside a header), each link counts once.
@@ -135,6 +140,18 @@ class MfaSpider(Spider):
         excepted, stay unknown for this crawl)."""
         request = failure.request  # type: ignore[attr-defined]
         log.warning("menus of %s not read: %s", request.url, _reason(failure))
+        self._failed(request.cb_kwargs["site"], failure)
+
+    def _failed(self, site: Site, failure: Failure) -> None:
+        if isinstance(failure.value, self._network_errors):
+            self._unreached.setdefault(site.name, _reason(failure))
+
+    def closed(self, reason: str) -> None:
+        # Called before the pipeline closes the runs: a site that never answered gets a note
+        # (with robots.txt obeyed, its robots.txt said so already).
+        for name, why in self._unreached.items():
+            if name not in self._answered and not self.notes.get(name):
+                self.notes[name] = [f"site unreachable: {why}"]
 
     def add_note(self, netloc: str, note: str) -> None:
         """Note why pages of the sites served from ``netloc`` (host[:port]) were not fetched."""
@@ -175,6 +192,7 @@ class MfaSpider(Spider):
         )
 
     def parse_page(self, response: Response, site: Site, key: str, lang: str) -> FetchResult:
+        self._answered.add(site.name)
         # One item, returned: a generator callback would have Scrapy read this method's source
         # (inspect, ast) for every response, to warn about `return value` in a generator.
         result = self._result(response.meta["mfawatch_start_url"], site, key, lang)
@@ -198,6 +216,7 @@ class MfaSpider(Spider):
             result.seen, result.error = Seen.GONE, str(failure.value)
         else:
             result.seen, result.error = Seen.FAILED, _reason(failure)
+            self._failed(kwargs["site"], failure)
         # The pipeline's line for the page says it, once.
         return result
 

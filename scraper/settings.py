@@ -37,6 +37,8 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 MFAWATCH_RETRY_BACKOFF = 2.0  # seconds before the first retry, doubling after
 MFAWATCH_RETRY_BACKOFF_MAX = 60.0
+# A page that failed after its retries gets its one line from the pipeline, with the reason.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 REDIRECT_MAX_TIMES = 5
 # A relations page is tens of KB; 16 MB leaves room for a bloated one and stops a runaway.
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024

@@ -43,8 +43,8 @@ def finish_run(session: Session, run_id: int, status: str, note: str | None = No
     run = session.get_one(Run, run_id)
     if status == "ok":
         problem = health_problem(session, run_id)
-        if problem:
-            status, note = "unhealthy", problem
+        if problem:  # after the crawl's own note (why pages were not fetched), if any
+            status, note = "unhealthy", f"{note}; {problem}" if note else problem
     run.status = status
     run.note = note
     run.finished_at = utcnow()

@@ -220,6 +220,11 @@ def server_error(status: int = 500) -> Handler:
     return static(html_response(body, status))
 
 
+def hang_up() -> Handler:
+    """The connection closes before any answer: to the client, the server is unreachable."""
+    return static(Response(hang_up=True))
+
+
 def slow(delay: float, inner: Handler | None = None) -> Handler:
     """Answer like `inner` (default: the political page) after `delay` seconds.
 

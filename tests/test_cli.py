@@ -293,6 +293,10 @@ def test_json_escapes_del_and_c1_controls(mfawatch: Any, sessions: sessionmaker[
     assert not any(0x7F <= ord(c) <= 0x9F or (ord(c) < 0x20 and c != "\n") for c in out)
     assert r"A\u007fB\u0085C\u009b2JD ə" in out  # Azerbaijani stays readable
     assert json.loads(out)["text"] == text
+    crawl_once(sessions, T0 + dt.timedelta(days=1), text + "\nE\x9dF", None)  # a change
+    for args in (["diff", "1", "--json"], ["report", "--format", "json"]):
+        out = mfawatch(*args).stdout
+        assert "E\\u009dF" in out and not any(0x7F <= ord(c) <= 0x9F for c in out), args
 
 
 def test_review_of_a_decided_change_can_still_change_it(mfawatch: Any, archive: object) -> None:

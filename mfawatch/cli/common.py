@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -13,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from mfawatch.errors import ConfigError, MfawatchError
+from mfawatch.text import json_text
 
 # Imported where used: Rich, the sites file's parser and the ORM cost a query command time
 # (and --json prints without Rich).
@@ -121,24 +120,6 @@ def at_least_one(value: int, option: str) -> int:
     if value < 1:
         raise MfawatchError(f"{option} must be 1 or more, got {value}")
     return value
-
-
-# json.dumps escapes C0 controls only; DEL and the C1 controls (U+0085, U+009B: a one-byte
-# CSI on some terminals) would reach a terminal raw. Outside strings JSON is plain ASCII, so
-# every match is inside a string and its escape is the same character to a JSON parser.
-_JSON_CONTROL = re.compile("[\x7f-\x9f]")
-
-
-def json_text(data: Any) -> str:
-    """JSON for a terminal or a pipe: readable Azerbaijani and Russian, every control escaped.
-
-    >>> print(json_text({"t": "Ə\x1b\x7f\x9b"}))
-    {
-      "t": "Ə\\u001b\\u007f\\u009b"
-    }
-    """
-    dumped = json.dumps(data, ensure_ascii=False, indent=2)
-    return _JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
 
 
 def print_json(data: Any) -> None:

@@ -9,7 +9,6 @@ Markdown template applies to every value it prints unless it is a ``MarkdownSafe
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from mfawatch.diffing import Op, Piece
 from mfawatch.errors import MfawatchError
 from mfawatch.htmldiff import inline_html
 from mfawatch.hunks import Excerpt, excerpt
-from mfawatch.text import printable
+from mfawatch.text import json_text, printable
 from storage.models import Change
 
 FORMATS = ("html", "md", "json")
@@ -161,7 +160,7 @@ def report_json(report: Report) -> str:
         "summary": report.summary,
         "changes": [{**c.detail, "diff": diff_json(c.pieces)} for c in report.changes],
     }
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json_text(data) + "\n"
 
 
 def _environment(fmt: str) -> Environment:

@@ -8,8 +8,10 @@ style. Two texts with the same key are the same version.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
+from typing import Any
 
 # Characters that render as nothing; CMS editors leave them behind on re-saves.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
@@ -89,3 +91,21 @@ def printable(text: str) -> str:
     'ok\\\\x1b[2Jgone'
     """
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+# json.dumps escapes C0 controls only; DEL and the C1 controls (U+0085, U+009B: a one-byte
+# CSI on some terminals) would reach a terminal raw. Outside strings JSON is plain ASCII, so
+# every match is inside a string and its escape is the same character to a JSON parser.
+_JSON_CONTROL = re.compile("[\x7f-\x9f]")
+
+
+def json_text(data: Any) -> str:
+    """JSON for a terminal or a pipe: readable Azerbaijani and Russian, every control escaped.
+
+    >>> print(json_text({"t": "Ə\x1b\x7f\x9b"}))
+    {
+      "t": "Ə\\u001b\\u007f\\u009b"
+    }
+    """
+    dumped = json.dumps(data, ensure_ascii=False, indent=2)
+    return _JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)

@@ -81,7 +81,7 @@ def show(
     from storage.queries import resolve_page, version_at
 
     state: State = ctx.obj
-    when = parse_when(at, end_of_day=True) if at else None
+    when = parse_when(at, end_of_day=True) if at is not None else None
     with state.sessions()() as session:
         page = resolve_page(session, url, state.identify)
         fetch, version = version_at(session, page.id, when)
@@ -119,10 +119,12 @@ def pages(
     as_json: JSON = False,
 ) -> None:
     """What is watched: every archived page with its state and last declared date."""
-    from storage.queries import list_pages
+    from storage.queries import check_site, list_pages
 
     state: State = ctx.obj
     with state.sessions()() as session:
+        if site is not None:
+            check_site(session, site)
         rows: list[dict[str, Any]] = [
             {
                 "url": p.url,

@@ -14,7 +14,7 @@ from mfawatch.changeview import (
     declared_text,
     diff_json,
 )
-from mfawatch.cli.common import State, console, parse_when, print_json
+from mfawatch.cli.common import State, at_least_one, console, parse_when, print_json
 from mfawatch.errors import MfawatchError
 from mfawatch.text import printable
 
@@ -50,10 +50,14 @@ def changes(
 
         if kind not in set(ChangeKind):
             raise MfawatchError(f"--kind must be one of {', '.join(ChangeKind)}")
-    from storage.queries import list_changes
+    when = parse_when(since) if since is not None else None
+    at_least_one(limit, "--limit")
+    from storage.queries import check_site, list_changes
 
     state: State = ctx.obj
     with state.sessions()() as session:
+        if site is not None:
+            check_site(session, site)
         rows = [
             change_summary(c)
             for c in list_changes(
@@ -61,7 +65,7 @@ def changes(
                 status=status,
                 kind=kind,
                 site=site,
-                since=parse_when(since) if since else None,
+                since=when,
                 limit=limit,
             )
         ]
@@ -147,7 +151,9 @@ def _print_change_header(data: dict[str, Any]) -> None:
     if data["after"]:  # the diff below is the last text; this is what came after it
         lines.append(f"after     {data['after']}")
     for r in data["reviews"]:
-        lines.append(f"review    {r['at']} {r['status']} by {r['reviewer']}: {r['note'] or ''}")
+        # Notes come from whoever could post a review: escaped like archived text.
+        who, note = printable(r["reviewer"] or "-"), printable(r["note"] or "")
+        lines.append(f"review    {r['at']} {r['status']} by {who}: {note}")
     console().print(Text("\n".join(lines) + "\n"))
 
 
@@ -172,7 +178,7 @@ def review(
 
     state: State = ctx.obj
     with state.sessions().begin() as session:
-        change = review_change(session, change_id, chosen[0], note, _reviewer())
+        change = review_change(session, change_id, chosen[0], note, _reviewer(), again=False)
         data = change_summary(change)
     if as_json:
         print_json(data)

@@ -30,6 +30,8 @@ def serve(
     On any address but loopback it needs an access token in $MFAWATCH_TOKEN; browsers open
     it once with ?token=…, scripts send Authorization: Bearer ….
     """
+    if not 0 < port < 65536:
+        raise MfawatchError(f"--port must be 1 to 65535, got {port}")
     token = os.environ.get("MFAWATCH_TOKEN") or None
     loopback = is_loopback(host)
     if token is None and not loopback:

@@ -408,6 +408,44 @@ def test_hostile_text_is_escaped_everywhere(client: TestClient, path: str) -> No
         assert "Bell\\x07 escape\\x1b[2J end" in page.text  # control characters shown
 
 
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_bidi_controls_are_shown_not_obeyed(archive: sessionmaker[Session]) -> None:
+    """A right-to-left override makes a text read other than it is ("Trojan Source"): every
+    view of archived text shows each such character as its escape, as the CLI does."""
+    text = f"Trojan {BIDI} source\nTrojan docs\u202e"
+    crawl(
+        archive, T0 + dt.timedelta(days=3),
+        PageSeen("en/content/35", P1_NEW.replace("80", "\u202e90"), FEB28),
+        PageSeen("en/content/\u202e77", text, title="Trojan \u202eeltit"),
+    )  # fmt: skip
+    with TestClient(create_app(archive)) as client:
+        edit, new = (client.get(f"/api/pages/{n}").json() for n in (1, 4))
+        assert new["key"] == "seoul.mfa.gov.az/en/content/\u202e77"
+        change_ids: dict[int, int] = {}  # each page's latest change
+        for c in client.get("/api/changes?status=all").json():
+            change_ids[c["page_id"]] = max(c["id"], change_ids.get(c["page_id"], 0))
+        old_id, new_id = (v["id"] for v in edit["versions"][-2:])
+        views = [
+            "/", "/pages", "/search?q=trojan", f"/changes/{change_ids[1]}",
+            f"/changes/{change_ids[4]}", "/pages/4", f"/versions/{new['current_version_id']}",
+            f"/pages/1/compare?a={old_id}&b={new_id}",
+        ]  # fmt: skip
+        for path in views:
+            page = client.get(path)
+            assert page.status_code == 200, path
+            assert not set(BIDI) & set(page.text), path
+            assert "\\u202e" in page.text, path
+        shown = client.get(f"/versions/{new['current_version_id']}").text
+        assert "Trojan \\u202a\\u202b\\u202c\\u202d\\u202e\\u2066\\u2067\\u2068" in shown
+        assert "\\u2069\\u200e\\u200f\\u061c source" in shown
+        assert "Trojan \\u202eeltit" in shown
+        page = client.get("/pages/4").text
+        assert 'id="live"' not in page and "en/content/\\u202e77" in page  # no such link
+        assert "<del>80</del> <ins>\\u202e90</ins>" in client.get(f"/changes/{change_ids[1]}").text
+
+
 def test_only_web_links_are_followed(archive: sessionmaker[Session]) -> None:
     with archive.begin() as session:
         session.get_one(Page, 1).url = "javascript:alert(1)"

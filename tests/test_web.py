@@ -464,7 +464,7 @@ def test_security_headers(client: TestClient, path: str) -> None:
     headers = client.get(path).headers
     assert headers["content-security-policy"] == PAGE_CSP
     assert headers["x-content-type-options"] == "nosniff"
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"  # no-referrer: forms send Origin null
     assert headers["content-type"] == "text/html; charset=utf-8"
     assert "script" not in headers["content-security-policy"]  # no script-src: none runs
 

@@ -140,7 +140,9 @@ def install(app: FastAPI, token: str | None, allowed_hosts: Collection[str] | No
                 _set_session(request, response, fresh)
         response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # No Referer leaves the app; and with no-referrer a browser's own forms would send
+        # Origin: null, which the cross-origin check refuses.
+        response.headers["Referrer-Policy"] = "same-origin"
         return response
 
     app.add_middleware(BaseHTTPMiddleware, dispatch=guard)

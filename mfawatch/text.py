@@ -81,9 +81,7 @@ def bytes_hash(data: bytes) -> str:
 # C0/C1 control characters (ESC among them) could drive a terminal; only \n and \t pass.
 # Bidirectional marks, embeddings, overrides and isolates reorder the text around them on
 # screen (a terminal's or a browser's): "Trojan Source" text reads other than it is.
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _shown(match: re.Match[str]) -> str:

@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mfawatch.detect import Seen
-from mfawatch.web import create_app
 from mfawatch.errors import MfawatchError
+from mfawatch.web import create_app
 from mfawatch.web.security import HOST_PREFIX, PAGE_CSP, RAW_CSP, SESSION_COOKIE, redact_token
 from storage.archive import FetchResult, record_fetch
 from storage.models import Change, Page, Review

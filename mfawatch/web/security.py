@@ -273,9 +273,8 @@ def redact_token(target: str) -> str:
     parts = []
     for part in _SEPARATOR.split(query):
         name, equals, _value = part.partition("=")
-        if equals and _decoded(name).strip().lower() == "token":
-            part = f"{name}=…"
-        parts.append(part)
+        hidden = equals and _decoded(name).strip().lower() == "token"
+        parts.append(f"{name}=…" if hidden else part)
     return f"{path}?{''.join(parts)}"
 
 

@@ -1,7 +1,7 @@
 """A bare Scrapy spider, the yardstick for mfawatch's crawl: it fetches every URL of a list
 and does nothing with the responses.
 
-    python benchmarks/bare_spider.py URLS_FILE [--parse]
+    python benchmarks/bare_spider.py URLS_FILE [--parse] [--processes N]
 
 With --parse it parses each response body into an lxml tree, the cheapest way (one reused
 libxml2 HTML parser, UTF-8 as the ministry serves, no encoding sniffing), and does nothing else:
@@ -15,10 +15,12 @@ same concurrency, robots.txt obeyed by both.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import etree
 from scrapy import Request, Spider
@@ -75,9 +77,29 @@ class BareSpider(Spider):
 
 
 def main() -> None:
-    urls = Path(sys.argv[1]).read_text().split()
+    args = sys.argv[1:]
+    urls = Path(args[0]).read_text().split()
+    processes = int(args[args.index("--processes") + 1]) if "--processes" in args else 1
+    # As `mfawatch crawl --jobs N` does: hosts dealt round-robin to N groups; this process
+    # crawls the first group, N - 1 forked children (Scrapy already imported) the others.
+    hosts = sorted({urlsplit(u).netloc for u in urls})
+    groups = [set(hosts[i::processes]) for i in range(min(processes, len(hosts)) or 1)]
+    children = []
+    for group in groups[1:]:
+        pid = os.fork()
+        if pid == 0:
+            crawl([u for u in urls if urlsplit(u).netloc in group], "--parse" in args)
+            os._exit(0)
+        children.append(pid)
+    crawl([u for u in urls if urlsplit(u).netloc in groups[0]], "--parse" in args)
+    failed = [pid for pid in children if os.waitpid(pid, 0)[1] != 0]
+    if failed:
+        sys.exit(f"bare: {len(failed)} child crawls failed")
+
+
+def crawl(urls: list[str], parse: bool) -> None:
     process = CrawlerProcess(bare_settings())
-    process.crawl(BareSpider, urls=urls, parse="--parse" in sys.argv[2:])
+    process.crawl(BareSpider, urls=urls, parse=parse)
     process.start()
 
 

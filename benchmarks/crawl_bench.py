@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import sqlite3
 import sys
@@ -40,12 +41,14 @@ report:
 class Crawlers:
     """The three crawlers' commands, with their files in one work folder."""
 
-    def __init__(self, ministry: Ministry, work: Path, timeout: float) -> None:
+    def __init__(
+        self, ministry: Ministry, work: Path, timeout: float, *, polite: bool = False
+    ) -> None:
         self.ministry = ministry
         self.work = work = work.resolve()
         self.timeout = timeout
-        self.sites_file = work / "sites.toml"
-        self.sites_file.write_text(_sites_toml(ministry), encoding="utf-8")
+        self.sites_file = work / ("sites-polite.toml" if polite else "sites.toml")
+        self.sites_file.write_text(_sites_toml(ministry, polite), encoding="utf-8")
         (work / "urlwatch.yaml").write_text(URLWATCH_CONFIG, encoding="utf-8")
         (work / "hooks.py").write_text("", encoding="utf-8")
 
@@ -59,7 +62,10 @@ class Crawlers:
     def bare(self, urls: list[str], label: str = "", parse: bool = False) -> Measured:
         listing = self.work / "urls.txt"
         listing.write_text("\n".join(urls) + "\n", encoding="utf-8")
+        # As many crawl processes as mfawatch's default --jobs: its start-up costs both sides.
+        processes = min(os.cpu_count() or 1, len(self.ministry.missions))
         command = [sys.executable, str(HERE / "bare_spider.py"), str(listing)]
+        command += ["--processes", str(processes)]
         if parse:
             return self._run([*command, "--parse"], f"bare-parse{label}")
         return self._run(command, f"bare{label}")
@@ -196,9 +202,34 @@ def _site_name(ministry: Ministry, index: int) -> str:
     return f"embassy-{ministry.missions[index]}"
 
 
-def _sites_toml(ministry: Ministry) -> str:
+def polite_stage(ministry: Ministry, work: Path, timeout: float) -> dict[str, Any]:
+    """Issue 11's polite crawl at scale: every host of the ministry crawled with the default
+    politeness (one request at a time per host, its delay), all hosts at once. Its floor is
+    the pages of a host times the delay: a crawler that keeps every host busy comes near it."""
+    from scraper import settings
+
+    crawlers = Crawlers(ministry, work, timeout, polite=True)
+    db = work / "polite.db"
+    log.info("polite: %d hosts × %d pages, default politeness", len(ministry.missions),
+             ministry.pages)  # fmt: skip
+    measured = crawlers.mfawatch(db, label="-polite")
+    fetched = sqlite3.connect(db).execute("SELECT count(*) FROM fetches").fetchone()[0]
+    floor = ministry.pages * settings.DOWNLOAD_DELAY
+    return {
+        "hosts": len(ministry.missions),
+        "pages_per_host": ministry.pages,
+        "delay_s": settings.DOWNLOAD_DELAY,
+        "floor_s": floor,
+        "fetches": fetched,
+        "pages_per_s": round(fetched / measured.wall_s, 1),
+        "mfawatch": measured.as_dict(),
+    }
+
+
+def _sites_toml(ministry: Ministry, polite: bool = False) -> str:
     lines = ['contact = "bench@mfawatch.invalid"', "", "[settings]"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in POLITENESS_OFF.items()]
+    if not polite:
+        lines += [f"{k} = {json.dumps(v)}" for k, v in POLITENESS_OFF.items()]
     for i, base in enumerate(ministry.base_urls):
         lines += ["", "[[sites]]", f'name = "{_site_name(ministry, i)}"', 'layout = "mfa.gov.az"']
         lines.append(f'start_urls = ["{base}/en"]')

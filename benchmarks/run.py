@@ -21,13 +21,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from crawl_bench import URLWATCH, crawl_stage, storage_stage
+from crawl_bench import URLWATCH, crawl_stage, polite_stage, storage_stage
 from ministry import Ministry
 from report import print_report
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-STAGES = ("crawl", "storage", "queries", "diff")
+STAGES = ("crawl", "storage", "polite", "queries", "diff")
 log = logging.getLogger("bench")
 
 # name: (default, quick default, type, help)
@@ -37,6 +37,8 @@ OPTIONS: dict[str, tuple[Any, Any, type, str]] = {
     "change_rate": (0.02, 0.02, float, "share of pages changed per round"),
     "rounds": (30, 10, int, "rounds of changes in the storage stage"),
     "storage_sites": (3, 2, int, "sites (of --sites) crawled round after round for storage"),
+    "polite_sites": (200, 20, int, "hosts of the polite crawl at scale"),
+    "polite_pages": (20, 5, int, "relations pages per host of the polite crawl"),
     "query_pages": (2000, 200, int, "pages in the generated query archive"),
     "query_fetches": (500, 100, int, "fetches per page in the generated query archive"),
 }
@@ -84,6 +86,8 @@ def main() -> int:
     started = time.perf_counter()
     if {"crawl", "storage"} & set(stages):
         run_crawls(args, stages, results)
+    if "polite" in stages:
+        run_polite(args, results)
     if "queries" in stages:
         log.info("queries: %d pages × %d fetches", args.query_pages, args.query_fetches)
         results["queries"] = run_json(
@@ -118,6 +122,17 @@ def run_crawls(args: argparse.Namespace, stages: list[str], results: dict[str, A
             results["storage"] = storage_stage(
                 ministry, work, args.storage_sites, args.rounds, args.change_rate, timeout
             )
+    finally:
+        ministry.close()
+
+
+def run_polite(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """A ministry server of its own: many hosts, few pages each."""
+    work = args.work / "polite"
+    _clean(work)
+    ministry = Ministry(args.polite_sites, args.polite_pages, work / "ministry.log")
+    try:
+        results["polite"] = polite_stage(ministry, work, timeout=600)
     finally:
         ministry.close()
 

@@ -25,8 +25,24 @@ KIND_PRIORITY = (
 )
 
 
-def iso(value: dt.date | dt.datetime | None) -> str | None:
+def iso(value: dt.date | dt.datetime | dt.time | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def declared_text(date: str | dt.date | None, time: str | dt.time | None = None) -> str | None:
+    """A declared value as people read it: the date, then the time when the page gave one.
+
+    >>> declared_text(dt.date(2017, 10, 3), dt.time(8, 59)), declared_text("2017-10-03", None)
+    ('2017-10-03 08:59', '2017-10-03')
+    >>> declared_text("2017-10-03", "08:59:30"), declared_text(None, None)
+    ('2017-10-03 08:59:30', None)
+    """
+    if date is None:
+        return None
+    if time is None:
+        return str(date)
+    clock = time if isinstance(time, dt.time) else dt.time.fromisoformat(time)
+    return f"{date} {clock.isoformat('seconds' if clock.second else 'minutes')}"
 
 
 def change_summary(change: Change) -> dict[str, Any]:
@@ -43,19 +59,44 @@ def change_summary(change: Change) -> dict[str, Any]:
         "status": change.status,
         "detected_at": iso(change.detected_at),
         "old_last_updated": iso(change.old_declared),
+        "old_last_updated_time": iso(change.old_declared_time),
         "new_last_updated": iso(change.new_declared),
+        "new_last_updated_time": iso(change.new_declared_time),
         "words_added": change.words_added,
         "words_removed": change.words_removed,
     }
 
 
+# What stands on the "after" side of a change that has no text after it.
+AFTER = {"removed": "removed"}
+
+
 def change_pieces(change: Change) -> list[Piece]:
-    """The word diff of a change (a removal or a failure shows the old text unchanged)."""
+    """The word diff of a change. A removal is the last text deleted (its "after" is AFTER's
+    word, not text); a failed extraction shows the old text unchanged: it is not a deletion."""
     from mfawatch.diffing import word_diff
 
     old_text = change.old_version.text if change.old_version else ""
+    if change.kind in AFTER:
+        return word_diff(old_text, "")
     new_text = change.new_version.text if change.new_version else old_text
     return word_diff(old_text, new_text)
+
+
+def fetch_note(http_status: int | None, outcome: str, error: str | None) -> str:
+    """The new fetch in one line, each fact once: "HTTP 404, gone", not "HTTP 404, gone: HTTP 404".
+
+    >>> fetch_note(404, "gone", "HTTP 404")
+    'HTTP 404, gone'
+    >>> fetch_note(200, "extraction_failed", "body not found")
+    'HTTP 200, extraction_failed: body not found'
+    >>> fetch_note(None, "failed", "connection refused")
+    'failed: connection refused'
+    """
+    note = f"HTTP {http_status}, {outcome}" if http_status else outcome
+    if error and error != f"HTTP {http_status}":
+        note += f": {error}"
+    return note
 
 
 def change_detail(change: Change) -> dict[str, Any]:
@@ -67,10 +108,13 @@ def change_detail(change: Change) -> dict[str, Any]:
         "last_seen_old": iso(change.old_fetch.fetched_at) if change.old_fetch else None,
         "first_seen_new": iso(change.new_fetch.fetched_at),
     }
+    fetch = change.new_fetch
+    data["after"] = AFTER.get(change.kind)
     data["new_fetch"] = {
-        "http_status": change.new_fetch.http_status,
-        "outcome": change.new_fetch.outcome,
-        "error": change.new_fetch.error,
+        "http_status": fetch.http_status,
+        "outcome": fetch.outcome,
+        "error": fetch.error,
+        "note": fetch_note(fetch.http_status, fetch.outcome, fetch.error),
     }
     data["reviews"] = [
         {"status": r.status, "note": r.note, "reviewer": r.reviewer, "at": iso(r.decided_at)}

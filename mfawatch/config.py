@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import math
 import os
 import re
 import reprlib
 import string
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -107,6 +108,8 @@ class Extraction:
     not_found_text: tuple[re.Pattern[str], ...]
     date_labels: dict[str, tuple[str, ...]]
     date_formats: tuple[str, ...]
+    # The order of a numeric date that matches none of date_formats: "DMY", "MDY" or "YMD".
+    date_order: str = "DMY"
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,26 @@ class Config:
 
 
 def layout_fingerprint(layout: Layout) -> str:
-    """A short hash of everything in a layout: it changes when any selector or rule does."""
-    return hashlib.sha256(repr(layout).encode("utf-8")).hexdigest()[:16]
+    """A short hash of everything in a layout: it changes when any selector or rule does.
+
+    It hashes a canonical JSON dump, not ``repr()``: a compiled pattern's repr is cut at 200
+    characters, so an edit past that point of a long ``url_pattern`` would not show.
+    """
+    dump = json.dumps(_canonical(layout), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(dump.encode("utf-8")).hexdigest()[:16]
+
+
+def _canonical(value: Any) -> Any:
+    """Plain JSON values for a layout's parts: dataclasses as dicts, patterns with flags."""
+    if isinstance(value, re.Pattern):
+        return {"pattern": value.pattern, "flags": value.flags}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def page_identity(layout: Layout, url: str) -> tuple[PageId, PageRule] | None:
@@ -367,7 +388,7 @@ def _layout(name: str, raw: dict[str, Any]) -> Layout:
     order = ex.get("date_order", "DMY")
     if order not in DATE_ORDERS:
         raise ValueError(
-            f"extract.date_order: expected one of {', '.join(DATE_ORDERS)}, got {_show(order)}"
+            f"extract.date_order must be one of {', '.join(DATE_ORDERS)}, got {_show(order)}"
         )
     extraction = Extraction(
         title=_selectors(ex.get("title", ["h1"]), "extract.title"),
@@ -380,6 +401,7 @@ def _layout(name: str, raw: dict[str, Any]) -> Layout:
             str(lang): _strings(v, f"extract.date_labels.{lang}") for lang, v in labels.items()
         },
         date_formats=_strings(ex.get("date_formats", ["%d.%m.%Y"]), "extract.date_formats"),
+        date_order=order,
     )
     _string(raw.get("name", name), "name")
     menus = _selectors(raw.get("menus", ["nav"]), "menus", suffix=" a[href]")  # as the spider

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +36,10 @@ MFAWATCH_RETRY_BACKOFF = 0
 
 def run_demo(folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("mfawatch.db*"):
-        stale.unlink()
+    # The last demo's database goes; its lock folder (mfawatch.db.locks) stays: a lock file
+    # removed while a crawl holds it would let a second crawl in.
+    for stale in ("mfawatch.db", "mfawatch.db-journal", "mfawatch.db-wal", "mfawatch.db-shm"):
+        (folder / stale).unlink(missing_ok=True)
     servers = [MirrorServer().start() for _ in MISSIONS]
     example = servers[0].url(relations_path("en", 35))
     try:
@@ -57,13 +62,35 @@ def run_demo(folder: Path) -> int:
     finally:
         for server in servers:
             server.stop()
+    command = _command(folder)
     print(
-        f"\nThe archive is {folder / 'mfawatch.db'}. Explore it:\n"
-        f"    cd {folder} && ../.venv/bin/mfawatch changes --status all\n"
-        f"    ../.venv/bin/mfawatch history {example}\n"
-        f"    ../.venv/bin/mfawatch show {example} --at {before_edits}\n"
+        f"\nThe archive is {_shown(folder / 'mfawatch.db')}. Explore it:\n"
+        f"    cd {shlex.quote(_shown(folder))}\n"
+        f"    {command} changes --status all\n"
+        f"    {command} history {example}\n"
+        f"    {command} show {example} --at {before_edits}\n"
     )
     return 0
+
+
+def _shown(path: Path, start: Path | None = None) -> str:
+    """`path` relative to `start` (the current folder) when it lies under the current folder,
+    else absolute: what the user can type from where they are."""
+    cwd = Path.cwd()
+    if not path.is_relative_to(cwd):
+        return str(path)
+    return os.path.relpath(path, start or cwd)
+
+
+def _command(folder: Path) -> str:
+    """How to run this very mfawatch from inside `folder`."""
+    script = Path(os.path.abspath(sys.executable)).parent / "mfawatch"
+    if not script.exists():
+        return f"{shlex.quote(os.path.abspath(sys.executable))} -m mfawatch"
+    on_path = shutil.which("mfawatch")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "mfawatch"
+    return shlex.quote(_shown(script, folder) if folder.is_relative_to(Path.cwd()) else str(script))
 
 
 def _sites_file(servers: list[MirrorServer]) -> str:

@@ -2,11 +2,13 @@
 
 The rule, in the order it is applied:
 
-- a page seen for the first time is ``new_page`` (nothing during a site's baseline crawl);
+- a page seen for the first time, or with a text for the first time, is ``new_page`` (nothing
+  during a site's baseline crawl);
 - 404/410 or a redirect away is ``removed``; a removed page that answers again is ``restored``;
 - a fetch whose body or layout was not found is ``extraction_failed`` once, and is never taken
   for the text being deleted: the next good fetch is compared with the last good version;
-- a declared date that moved backwards is ``date_regressed``, whatever the text did;
+- a declared date that moved backwards is ``date_regressed``, whatever the text did (declared
+  values compare by date; on the same date a time decides only when both have one);
 - otherwise changed text is ``content_updated`` when the declared date moved forward (or
   appeared) and ``silent_edit`` when it did not; unchanged text with another date is ``date_only``.
 
@@ -59,6 +61,7 @@ class Known:
     status: PageStatus
     text_hash: str | None
     declared: dt.date | None
+    declared_time: dt.time | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class Observation:
     seen: Seen
     text_hash: str | None = None
     declared: dt.date | None = None
+    declared_time: dt.time | None = None
 
 
 @dataclass(frozen=True)
@@ -103,13 +107,13 @@ def classify_change(  # noqa: PLR0911 - one return per rule reads best
     if obs.seen is Seen.EXTRACTION_FAILED:
         kind = None if known.status is PageStatus.BROKEN else ChangeKind.EXTRACTION_FAILED
         return Verdict(kind, PageStatus.BROKEN)
+    if known.text_hash is None:  # never archived with a text (broken, gone, failed): its first
+        return _first_sight(obs, baseline=baseline)
     if obs.seen in VOUCHED:
         kind = ChangeKind.RESTORED if known.status is PageStatus.REMOVED else None
         return Verdict(kind, PageStatus.ACTIVE)
     if known.status is PageStatus.REMOVED:
         return Verdict(ChangeKind.RESTORED, PageStatus.ACTIVE)
-    if known.text_hash is None:  # only ever broken: this is the first good text
-        return Verdict(ChangeKind.NEW_PAGE, PageStatus.ACTIVE)
     return Verdict(_compare(known, obs), PageStatus.ACTIVE)
 
 
@@ -123,13 +127,38 @@ def _first_sight(obs: Observation, *, baseline: bool) -> Verdict:
     return Verdict(None, PageStatus.ACTIVE)
 
 
+def declared_move(
+    old: dt.date, old_time: dt.time | None, new: dt.date, new_time: dt.time | None
+) -> int:
+    """-1, 0 or 1: whether a declared value moved back, stayed or moved forward.
+
+    By date first; on the same date the time decides when both carry one, and a date alone is
+    the same date as any time on it.
+
+    >>> d = dt.date(2017, 10, 3)
+    >>> declared_move(d, dt.time(8, 59), d, dt.time(9, 30)), declared_move(d, None, d, dt.time(9))
+    (1, 0)
+    >>> declared_move(d, dt.time(23, 0), d + dt.timedelta(days=1), dt.time(1, 0))
+    1
+    """
+    if old != new:
+        return 1 if new > old else -1
+    if old_time is None or new_time is None or old_time == new_time:
+        return 0
+    return 1 if new_time > old_time else -1
+
+
 def _compare(known: Known, obs: Observation) -> ChangeKind | None:
     text_changed = obs.text_hash != known.text_hash
     old, new = known.declared, obs.declared
-    if old is not None and new is not None and new < old:
+    move = None
+    if old is not None and new is not None:
+        move = declared_move(old, known.declared_time, new, obs.declared_time)
+    if move is not None and move < 0:
         return ChangeKind.DATE_REGRESSED
     if not text_changed:
-        return None if old == new else ChangeKind.DATE_ONLY
+        same = move == 0 if move is not None else old == new
+        return None if same else ChangeKind.DATE_ONLY
     # A date that appeared counts as moving forward; one that vanished does not.
-    moved_forward = new is not None and (old is None or new > old)
+    moved_forward = new is not None and (old is None or move == 1)
     return ChangeKind.CONTENT_UPDATED if moved_forward else ChangeKind.SILENT_EDIT

@@ -4,12 +4,20 @@ diff-match-patch does the work, in two passes: paragraphs first, then words insi
 changed run of paragraphs. Each pass maps a token (paragraph or word) to one character, diffs
 the character strings under one shared deadline, then maps back. A diff that hits the deadline
 is still correct, only less minimal, so a 1 MB pair never blows up quadratically.
+
+A long changed run (every paragraph of a page touched, or a page with no line breaks) is first
+cut at anchors: paragraphs, or runs of three words, that occur once in each side, kept in the
+longest chain that is in order on both sides (as patience diff does). Only the short gaps between
+anchors go to diff-match-patch, so scattered edits on 1 MB are found word for word instead of
+ending, at the deadline, as the whole text replaced.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -18,6 +26,10 @@ from diff_match_patch import diff_match_patch
 # Tokens keep their trailing white space so that the pieces join back into the text exactly.
 _WORD = re.compile(r"\S+\s*|\s+")
 _PARAGRAPH = re.compile(r"[^\n]*\n|[^\n]+")
+# Token runs shorter than this go to diff-match-patch whole (it is fast there); longer ones
+# are cut at anchors first: a unique paragraph, or a unique run of three words.
+ANCHORED_FROM = 1000
+ANCHOR_LENGTH = {_PARAGRAPH: 1, _WORD: 3}
 
 
 class Op(IntEnum):
@@ -88,9 +100,73 @@ def _diff_tokens(old: str, new: str, token: re.Pattern[str], deadline: float) ->
         return [Piece(Op.EQUAL, old)]
     if not old or not new:
         return [Piece(Op.DELETE, old), Piece(Op.INSERT, new)]
+    old_tokens, new_tokens = token.findall(old), token.findall(new)
+    if min(len(old_tokens), len(new_tokens)) < ANCHORED_FROM:
+        return _dmp_diff(old_tokens, new_tokens, deadline)
+    return _anchored_diff(old_tokens, new_tokens, ANCHOR_LENGTH[token], deadline)
+
+
+def _anchored_diff(old: list[str], new: list[str], length: int, deadline: float) -> list[Piece]:
+    """Equal anchors as they are, the gaps between them diffed by diff-match-patch."""
+    pieces: list[Piece] = []
+    at_old = at_new = 0
+    for i, j in _anchors(old, new, length):
+        if i < at_old or j < at_new:  # overlaps the anchor before it
+            continue
+        pieces += _dmp_diff(old[at_old:i], new[at_new:j], deadline)
+        pieces.append(Piece(Op.EQUAL, "".join(old[i : i + length])))
+        at_old, at_new = i + length, j + length
+    return pieces + _dmp_diff(old[at_old:], new[at_new:], deadline)
+
+
+def _anchors(old: list[str], new: list[str], length: int) -> list[tuple[int, int]]:
+    """Where a run of ``length`` tokens that is unique on both sides starts on each, in order.
+
+    >>> _anchors("a b c d e".split(), "x a b c d".split(), 3)
+    [(0, 1), (1, 2)]
+    """
+    in_old, in_new = _unique_runs(old, length), _unique_runs(new, length)
+    # In the order of the old side already: the dict keeps the order runs were met in.
+    pairs = [(i, in_new[run]) for run, i in in_old.items() if run in in_new]
+    # The longest chain increasing on both sides: patience sorting on the new positions.
+    tails: list[int] = []  # tails[k]: the new position ending the best chain of length k + 1
+    ends: list[int] = []  # the pair index behind each tail
+    before = [-1] * len(pairs)
+    for index, (_, j) in enumerate(pairs):
+        k = bisect.bisect_left(tails, j)
+        before[index] = ends[k - 1] if k else -1
+        if k == len(tails):
+            tails.append(j)
+            ends.append(index)
+        else:
+            tails[k], ends[k] = j, index
+    chain, index = [], ends[-1] if ends else -1
+    while index >= 0:
+        chain.append(pairs[index])
+        index = before[index]
+    return chain[::-1]
+
+
+def _unique_runs(tokens: list[str], length: int) -> dict[tuple[str, ...], int]:
+    """Each run of ``length`` tokens that occurs once -> where it starts.
+
+    Tokens keep their white space: an anchor is equal text on both sides, byte for byte.
+    """
+    # Shifted copies of the list, zipped: the shortest ends the runs, as it should.
+    runs = list(zip(*(tokens[k:] for k in range(length)), strict=False))
+    counts = Counter(runs)
+    return {run: i for i, run in enumerate(runs) if counts[run] == 1}
+
+
+def _dmp_diff(old: list[str], new: list[str], deadline: float) -> list[Piece]:
+    old_text, new_text = "".join(old), "".join(new)
+    if old_text == new_text:
+        return [Piece(Op.EQUAL, old_text)]
+    if not old_text or not new_text:
+        return [Piece(Op.DELETE, old_text), Piece(Op.INSERT, new_text)]
     vocab: dict[str, str] = {}  # token -> its character
-    encoded_old = _encode(old, token, vocab)
-    encoded_new = _encode(new, token, vocab)
+    encoded_old = _encode(old, vocab)
+    encoded_new = _encode(new, vocab)
     tokens = {char: text for text, char in vocab.items()}
     dmp = diff_match_patch()
     # dmp reads a timeout of 0 as "no limit": keep a sliver even past the deadline.
@@ -100,9 +176,9 @@ def _diff_tokens(old: str, new: str, token: re.Pattern[str], deadline: float) ->
     return [Piece(Op(op), "".join(map(tokens.__getitem__, chars))) for op, chars in diffs]
 
 
-def _encode(text: str, token: re.Pattern[str], vocab: dict[str, str]) -> str:
+def _encode(tokens: list[str], vocab: dict[str, str]) -> str:
     out = []
-    for part in token.findall(text):
+    for part in tokens:
         char = vocab.get(part)
         if char is None:
             char = vocab[part] = _char_for(len(vocab) + 1)  # 1+: dmp avoids NUL too

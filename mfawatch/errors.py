@@ -21,6 +21,10 @@ class NotFound(MfawatchError):
     """Raised by ``storage.queries`` for a page, change or version that is not in the archive."""
 
 
+class AlreadyDecided(MfawatchError):
+    """Raised by ``storage.queries.review_change`` for a decision the change already has."""
+
+
 class ExtractionFailed(MfawatchError):
     """Raised by ``scraper.extract`` when a page does not match its layout."""
 

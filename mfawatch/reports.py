@@ -9,7 +9,6 @@ Markdown template applies to every value it prints unless it is a ``MarkdownSafe
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,13 +21,20 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from mfawatch.changeview import KIND_PRIORITY, change_detail, change_pieces, diff_json, iso
+from mfawatch.changeview import (
+    KIND_PRIORITY,
+    change_detail,
+    change_pieces,
+    declared_text,
+    diff_json,
+    iso,
+)
 from mfawatch.detect import ChangeKind
 from mfawatch.diffing import Op, Piece
 from mfawatch.errors import MfawatchError
 from mfawatch.htmldiff import inline_html
 from mfawatch.hunks import Excerpt, excerpt
-from mfawatch.text import printable
+from mfawatch.text import json_text, printable
 from storage.models import Change
 
 FORMATS = ("html", "md", "json")
@@ -90,9 +96,12 @@ class Report:
 
     @property
     def period(self) -> dict[str, str | None]:
-        """From --since (or the first change selected) to when the report was made."""
+        """From --since (or the first change selected) to when the report was made; a --since
+        still to come is both ends (an empty period), never an end before the start."""
         first = min((c.detail["detected_at"] for c in self.changes), default=None)
-        return {"from": iso(self.filters.since) or first, "to": iso(self.generated_at)}
+        since = self.filters.since
+        end = max(since, self.generated_at) if since else self.generated_at
+        return {"from": iso(since) or first, "to": iso(end)}
 
 
 def gather_report(
@@ -151,7 +160,7 @@ def report_json(report: Report) -> str:
         "summary": report.summary,
         "changes": [{**c.detail, "diff": diff_json(c.pieces)} for c in report.changes],
     }
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json_text(data) + "\n"
 
 
 def _environment(fmt: str) -> Environment:
@@ -165,6 +174,7 @@ def _environment(fmt: str) -> Environment:
         env = Environment(loader=loader, autoescape=False, finalize=_md_value)
         env.filters["diff"] = diff_markdown
     env.filters["when"] = when
+    env.filters["declared"] = declared_text
     env.filters["live_url"] = live_url
     env.globals["md_link"] = md_link
     env.globals["no_text_change"] = NO_TEXT_CHANGE

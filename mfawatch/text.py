@@ -8,8 +8,10 @@ style. Two texts with the same key are the same version.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
+from typing import Any
 
 # Characters that render as nothing; CMS editors leave them behind on re-saves.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
@@ -79,13 +81,39 @@ def bytes_hash(data: bytes) -> str:
 
 
 # C0/C1 control characters (ESC among them) could drive a terminal; only \n and \t pass.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidirectional marks, embeddings, overrides and isolates reorder the text around them on
+# screen (a terminal's or a browser's): "Trojan Source" text reads other than it is.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:
-    """Archived text made safe for a terminal: control characters shown, not obeyed.
+    """Archived text made safe for a terminal or a page: control and bidi characters shown,
+    not obeyed.
 
-    >>> printable("ok\\x1b[2Jgone")
-    'ok\\\\x1b[2Jgone'
+    >>> printable("ok\\x1b[2Jgone"), printable("abc\\u202edef")
+    ('ok\\\\x1b[2Jgone', 'abc\\\\u202edef')
     """
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_shown, text)
+
+
+# json.dumps escapes C0 controls only; DEL and the C1 controls (U+0085, U+009B: a one-byte
+# CSI on some terminals) would reach a terminal raw. Outside strings JSON is plain ASCII, so
+# every match is inside a string and its escape is the same character to a JSON parser.
+_JSON_CONTROL = re.compile("[\x7f-\x9f]")
+
+
+def json_text(data: Any) -> str:
+    """JSON for a terminal or a pipe: readable Azerbaijani and Russian, every control escaped.
+
+    >>> print(json_text({"t": "Ə\x1b\x7f\x9b"}))
+    {
+      "t": "Ə\\u001b\\u007f\\u009b"
+    }
+    """
+    dumped = json.dumps(data, ensure_ascii=False, indent=2)
+    return _JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 from lxml import etree
@@ -33,10 +34,17 @@ _Matcher = Callable[[Tag], bool]
 # Compiled once: lxml directly, without a parsel Selector around every candidate line.
 _SHORT_LINES = etree.XPath(".//*[string-length(normalize-space()) < 200]")
 _STRING = etree.XPath("string()")
-# The date after a label: digits with separators, or a day, a month name and a year.
+# The date after a label: digits with separators, or a day, a month name and a year; then a
+# time of day when the page gives one ("10/03/2017 - 08:59", "28.02.2023, 10:15 PM").
 _DATE_TEXT = (
-    r"(?P<date>\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}\s+\w+\.?,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d{4})"
+    r"(?P<date>(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}\s+\w+\.?,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d{4})"
+    r"(?:\s*(?:[-–,|]|at|в)?\s*\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?)?)"
 )
+# A numeric date's three fields, and a clock time, in the declared text.
+_NUMERIC_DATE = re.compile(r"(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})")
+_CLOCK = re.compile(r"\d{1,2}:\d{2}")
+# strptime directives that read a time of day.
+_TIME_DIRECTIVES = re.compile(r"%[HIMSXp]")
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,8 @@ class Extracted:
     paragraphs: list[str]
     declared_raw: str | None
     declared_date: dt.date | None
-    note: str | None = None  # e.g. a date line that does not parse
+    note: str | None = None  # e.g. a date line that does not parse, or an ambiguous one
+    declared_time: dt.time | None = None  # when the page gives a time of day
 
     @property
     def text(self) -> str:
@@ -68,45 +77,83 @@ def extract_page(html: str, rules: Extraction, lang: str) -> Extracted:
     paragraphs = _drop_boilerplate(paragraphs, title, rules, label)
     if not paragraphs:
         raise ExtractionFailed("body is empty (a script-rendered page, or an error page)")
-    declared_date, note = None, None
+    declared = Declared(None)
     if declared_raw is not None:
-        declared_date = parse_declared_date(declared_raw, rules.date_formats, lang)
-        if declared_date is None:
-            note = f"declared date {declared_raw!r} is not a valid date"
-    return Extracted(title, paragraphs, declared_raw, declared_date, note)
+        declared = parse_declared(declared_raw, rules.date_formats, lang, rules.date_order)
+    return Extracted(title, paragraphs, declared_raw, declared.date, declared.note, declared.time)
 
 
-def parse_declared_date(raw: str, formats: tuple[str, ...], lang: str) -> dt.date | None:
-    """Parse a declared date, strictly: an impossible date is None, never a guess.
+class Declared(NamedTuple):
+    """A declared date as read: a date, and the time of day when the text gives one."""
 
-    >>> parse_declared_date("28.02.2023", ("%d.%m.%Y",), "en")
-    datetime.date(2023, 2, 28)
-    >>> parse_declared_date("31.02.2023", ("%d.%m.%Y",), "en") is None
+    date: dt.date | None
+    time: dt.time | None = None
+    note: str | None = None  # why there is no date
+
+
+def parse_declared(raw: str, formats: tuple[str, ...], lang: str, order: str = "DMY") -> Declared:
+    """Parse a declared date, strictly: an impossible or ambiguous date is no date, never a guess.
+
+    The layout's formats are applied to the text as written, time included; dateparser reads
+    what they do not (month names in other languages), in the layout's date order, except a
+    numeric date whose day and month could be either way.
+
+    >>> parse_declared("28.02.2023", ("%d.%m.%Y",), "en")
+    Declared(date=datetime.date(2023, 2, 28), time=None, note=None)
+    >>> parse_declared("10/03/2017 - 08:59", ("%m/%d/%Y - %H:%M",), "en")[:2]
+    (datetime.date(2017, 10, 3), datetime.time(8, 59))
+    >>> parse_declared("10/13/2017", (), "en", "MDY").date
+    datetime.date(2017, 10, 13)
+    >>> parse_declared("03/10/2017", ("%d.%m.%Y",), "en", "MDY").date is None
     True
-    >>> parse_declared_date("28 февраля 2023", ("%d.%m.%Y",), "ru")
+    >>> parse_declared("31.02.2023", ("%d.%m.%Y",), "en").date is None
+    True
+    >>> parse_declared("28 февраля 2023", ("%d.%m.%Y",), "ru").date
     datetime.date(2023, 2, 28)
     """
     for fmt in formats:  # the site's own formats first: strptime is exact, and quick
         try:
-            return dt.datetime.strptime(raw, fmt).date()
+            parsed = dt.datetime.strptime(raw, fmt)
         except ValueError:
             continue
+        return Declared(parsed.date(), parsed.time() if _TIME_DIRECTIVES.search(fmt) else None)
+    if _ambiguous(raw, order):
+        return Declared(
+            None,
+            note=f"declared date {raw!r} is ambiguous (day and month could be either way) and "
+            "matches none of the layout's date_formats: kept as written, not read",
+        )
     # Month names in other languages, and whatever else dateparser reads; imported here, as
     # it costs more to import than most crawls spend on dates.
     import dateparser
 
-    parsed = dateparser.parse(
+    found = dateparser.parse(
         raw,
         date_formats=list(formats),
         languages=[lang] if lang else None,
         settings={
             "STRICT_PARSING": True,
             "REQUIRE_PARTS": ["day", "month", "year"],
-            "DATE_ORDER": "DMY",
+            "DATE_ORDER": order,
             "RETURN_AS_TIMEZONE_AWARE": False,
         },
     )
-    return parsed.date() if parsed else None
+    if found is None:
+        return Declared(None, note=f"declared date {raw!r} is not a valid date")
+    # dateparser gives midnight for a date alone: the time is the page's only if it wrote one.
+    return Declared(found.date(), found.time() if _CLOCK.search(raw) else None)
+
+
+def _ambiguous(raw: str, order: str) -> bool:
+    """A numeric date whose day and month fields could be swapped and give another date."""
+    match = _NUMERIC_DATE.search(raw)
+    if match is None:
+        return False
+    fields = match.groups()
+    # The year is the four-digit field; with two-digit years, where the layout's order puts it.
+    year = next((i for i in (0, 2) if len(fields[i]) == 4), order.index("Y"))
+    first, second = (int(f) for i, f in enumerate(fields) if i != year)
+    return first != second and first <= 12 and second <= 12
 
 
 @lru_cache(maxsize=64)

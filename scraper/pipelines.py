@@ -79,12 +79,15 @@ class ArchivePipeline:
         stats.inc_value(f"mfawatch/outcome/{recorded.outcome}")
         if recorded.change_kind:
             stats.inc_value(f"mfawatch/change/{recorded.change_kind}")
-        log.info(
-            "%-18s %s%s",
-            recorded.outcome,
-            item.url,
-            f"  -> {recorded.change_kind} #{recorded.change_id}" if recorded.change_kind else "",
-        )
+        # One line per page: a failed fetch's is a problem, and says why, as a removal does.
+        if recorded.change_kind:
+            said = f"  -> {recorded.change_kind} #{recorded.change_id}"
+        elif recorded.outcome in ("failed", "gone") and item.error:
+            said = f"  ({item.error})"
+        else:
+            said = ""
+        level = logging.WARNING if recorded.outcome == "failed" else logging.INFO
+        log.log(level, "%-18s %s%s", recorded.outcome, item.url, said)
         return item
 
     def _flush_writers(self) -> None:
@@ -119,7 +122,9 @@ class ArchivePipeline:
         if lost and stats:
             status = "failed"
             note = f"{lost} fetches could not be archived ({stats.get_value('mfawatch/db_error')})"
+        notes: dict[str, list[str]] = getattr(spider, "notes", {})  # why pages were not fetched
         with self.Session.begin() as session:
-            for run_id in self.run_ids.values():
-                finish_run(session, run_id, status, note)
+            for name, run_id in self.run_ids.items():
+                why = [*notes.get(name, []), *([note] if note else [])]
+                finish_run(session, run_id, status, "; ".join(why) or None)
         close_database(self.Session)

@@ -49,6 +49,7 @@ class FetchResult:
     declared_raw: str | None = None
     declared_date: dt.date | None = None
     error: str | None = None
+    declared_time: dt.time | None = None  # when the declared text gives a time of day
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,8 @@ def record_fetch(session: Session, run: int | RunContext, result: FetchResult) -
         session.flush()
     else:
         current = page.current_version
-        known = Known(
-            PageStatus(page.status), current.text_hash if current else None, page.declared_date
-        )
+        digest = current.text_hash if current else None
+        known = Known(PageStatus(page.status), digest, page.declared_date, page.declared_time)
     version = _version_for(session, page, result, fresh)
     body = _body_for(session, run, page, result, version, fresh)
     obs = _observation(page, result, version)
@@ -123,6 +123,7 @@ def record_fetch(session: Session, run: int | RunContext, result: FetchResult) -
         # A 304 vouches for the date too: the fetch shows the one it confirmed.
         declared_raw=page.declared_raw if result.seen in VOUCHED else result.declared_raw,
         declared_date=obs.declared,
+        declared_time=obs.declared_time,
         outcome=_outcome(result.seen, page, version),
         error=result.error,
     )
@@ -231,9 +232,12 @@ def _move_page(session: Session, page: Page, url: str) -> None:
 
 def _observation(page: Page, result: FetchResult, version: ContentVersion | None) -> Observation:
     if result.seen in VOUCHED:  # nothing changed since the last good fetch, date included
-        return Observation(result.seen, version.text_hash if version else None, page.declared_date)
+        digest = version.text_hash if version else None
+        return Observation(result.seen, digest, page.declared_date, page.declared_time)
     if result.seen is Seen.CONTENT and version is not None:
-        return Observation(Seen.CONTENT, version.text_hash, result.declared_date)
+        return Observation(
+            Seen.CONTENT, version.text_hash, result.declared_date, result.declared_time
+        )
     return Observation(result.seen)
 
 
@@ -278,6 +282,8 @@ def _change(
         new_fetch_id=fetch.id,
         old_declared=page.declared_date,
         new_declared=obs.declared,
+        old_declared_time=page.declared_time,
+        new_declared_time=obs.declared_time,
         words_added=added,
         words_removed=removed,
     )
@@ -297,6 +303,7 @@ def _update_page(
         page.title = result.title or page.title
         page.declared_raw = result.declared_raw
         page.declared_date = result.declared_date
+        page.declared_time = result.declared_time
     if result.seen is Seen.CONTENT or result.seen in VOUCHED:
         page.etag = result.etag or page.etag
         page.last_modified = result.last_modified or page.last_modified

@@ -54,6 +54,7 @@ def store_new_pages(
                 "last_seen_at": r.fetched_at,
                 "declared_raw": r.declared_raw,
                 "declared_date": r.declared_date,
+                "declared_time": r.declared_time,
                 "etag": r.etag,
                 "last_modified": r.last_modified,
             }

@@ -71,7 +71,8 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     layout: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # Set when the site's first crawl finishes: until then new pages are the baseline.
+    # Set when the first run that archived a page ends ok (storage.runs): until then new pages
+    # are the baseline.
     baseline_at: Mapped[dt.datetime | None]
 
     pages: Mapped[list[Page]] = relationship(back_populates="site")
@@ -111,6 +112,7 @@ class Page(Base):
     last_seen_at: Mapped[dt.datetime]
     declared_raw: Mapped[str | None] = mapped_column(String(200))
     declared_date: Mapped[dt.date | None]
+    declared_time: Mapped[dt.time | None]  # the time of day, when the page gives one
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("versions.id", use_alter=True)
     )
@@ -202,6 +204,7 @@ class Fetch(Base):
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
     declared_raw: Mapped[str | None] = mapped_column(String(200))
     declared_date: Mapped[dt.date | None]
+    declared_time: Mapped[dt.time | None]  # the time of day, when the page gives one
     outcome: Mapped[str] = mapped_column(String(20))  # Outcome
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -234,6 +237,8 @@ class Change(Base):
     new_fetch_id: Mapped[int] = mapped_column(ForeignKey("fetches.id"))
     old_declared: Mapped[dt.date | None]
     new_declared: Mapped[dt.date | None]
+    old_declared_time: Mapped[dt.time | None]
+    new_declared_time: Mapped[dt.time | None]
     words_added: Mapped[int] = mapped_column(default=0)
     words_removed: Mapped[int] = mapped_column(default=0)
 

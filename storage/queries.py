@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from mfawatch.errors import NotFound
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
+from mfawatch.errors import AlreadyDecided, NotFound
 from storage.models import (
     GOOD_OUTCOMES,
     Body,
@@ -25,6 +29,21 @@ from storage.models import (
 )
 
 REVIEW_STATES = ("pending", "accepted", "dismissed")
+# Ids are 64-bit integers in both databases; a larger number names nothing (and SQLite's
+# driver would raise OverflowError on it).
+MAX_ID = 2**63 - 1
+
+
+def _is_id(number: int) -> bool:
+    return 0 < number <= MAX_ID
+
+
+def check_site(session: Session, name: str) -> None:
+    """A --site filter must name a site of the archive: a typo must not look like "nothing"."""
+    names = session.scalars(select(Site.name).order_by(Site.name)).all()
+    if name not in names:
+        known = f"its sites: {', '.join(names)}" if names else "it has no sites yet"
+        raise NotFound(f"no site {name!r} in the archive ({known})")
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,7 @@ def resolve_page(session: Session, ref: str, identify: Callable[[str], str | Non
     if page is None:
         key = identify(ref) or ref
         page = session.scalar(select(Page).where(Page.key == key))
-    if page is None and ref.isdigit():
+    if page is None and ref.isdigit() and _is_id(int(ref)):
         page = session.get(Page, int(ref))
     if page is None:
         raise NotFound(f"no archived page for {ref!r} (see `mfawatch pages`)")
@@ -110,16 +129,20 @@ def list_changes(
 
 
 def get_change(session: Session, change_id: int) -> Change:
-    change = session.get(
-        Change,
-        change_id,
-        options=[
-            joinedload(Change.page).joinedload(Page.site),
-            joinedload(Change.old_version),
-            joinedload(Change.new_version),
-            joinedload(Change.old_fetch),
-            joinedload(Change.new_fetch),
-        ],
+    change = (
+        None
+        if not _is_id(change_id)
+        else session.get(
+            Change,
+            change_id,
+            options=[
+                joinedload(Change.page).joinedload(Page.site),
+                joinedload(Change.old_version),
+                joinedload(Change.new_version),
+                joinedload(Change.old_fetch),
+                joinedload(Change.new_fetch),
+            ],
+        )
     )
     if change is None:
         raise NotFound(f"no change with id {change_id} (see `mfawatch changes --status all`)")
@@ -127,13 +150,39 @@ def get_change(session: Session, change_id: int) -> Change:
 
 
 def review_change(
-    session: Session, change_id: int, status: str, note: str | None, reviewer: str | None
+    session: Session,
+    change_id: int,
+    status: str,
+    note: str | None,
+    reviewer: str | None,
+    *,
+    again: bool = True,
 ) -> Change:
-    """Record a decision; the history keeps every one, the change shows the latest."""
+    """Record a decision; the history keeps every one, the change shows the latest.
+
+    With ``again`` false, a decision the change already has (accepting an accepted change)
+    raises AlreadyDecided and records nothing. The status then moves in one conditional
+    UPDATE: of two reviewers making the same decision at once, the second is told.
+    """
     if status not in REVIEW_STATES:
         raise ValueError(f"review status must be one of {REVIEW_STATES}")
-    change = get_change(session, change_id)
-    change.status = status
+    if again:
+        change = get_change(session, change_id)
+        change.status = status
+    else:
+        moved = 0
+        if _is_id(change_id):
+            result = session.execute(
+                update(Change)
+                .where(Change.id == change_id, Change.status != status)
+                .values(status=status)
+                .execution_options(synchronize_session=False)
+            )
+            moved = cast("CursorResult[Any]", result).rowcount
+        change = get_change(session, change_id)
+        if not moved:
+            raise AlreadyDecided(f"change #{change_id} is already {status}; nothing recorded")
+        session.refresh(change, ["status"])
     session.add(
         Review(change=change, status=status, note=note, reviewer=reviewer, decided_at=utcnow())
     )

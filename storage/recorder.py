@@ -40,6 +40,7 @@ class _Standing:
     text_hash: str | None
     declared_raw: str | None
     declared_date: dt.date | None
+    declared_time: dt.time | None
     etag: str | None
     last_modified: str | None
 
@@ -129,10 +130,14 @@ class CrawlWriter:
         version_id: int,
         body_id: int | None,
         outcome: Outcome,
-        declared: tuple[str | None, dt.date | None] | None = None,
+        declared: tuple[str | None, dt.date | None, dt.time | None] | None = None,
     ) -> dict[str, Any]:
         """A fetch row as record_fetch writes it; ``declared`` when it is not the result's."""
-        declared_raw, declared_date = declared or (result.declared_raw, result.declared_date)
+        declared_raw, declared_date, declared_time = declared or (
+            result.declared_raw,
+            result.declared_date,
+            result.declared_time,
+        )
         return {
             "page_id": page_id,
             "run_id": self.run_id,
@@ -146,6 +151,7 @@ class CrawlWriter:
             "version_id": version_id,
             "declared_raw": declared_raw,
             "declared_date": declared_date,
+            "declared_time": declared_time,
             "outcome": outcome,
             "error": result.error,
         }
@@ -159,7 +165,9 @@ class CrawlWriter:
         if seen is None:
             return None
         body_id, obs = seen
-        known = Known(PageStatus(page.status), page.text_hash, page.declared_date)
+        known = Known(
+            PageStatus(page.status), page.text_hash, page.declared_date, page.declared_time
+        )
         verdict = classify_change(known, obs, baseline=self.baseline)
         if verdict.kind is not None or verdict.status != page.status:
             return None
@@ -167,9 +175,8 @@ class CrawlWriter:
         if declared_raw != page.declared_raw:  # the same date written another way
             return None
         outcome = Outcome.NOT_MODIFIED if result.seen is Seen.NOT_MODIFIED else Outcome.UNCHANGED
-        fetch = self._row(
-            result, page.page_id, page.version_id, body_id, outcome, (declared_raw, obs.declared)
-        )
+        declared = (declared_raw, obs.declared, obs.declared_time)
+        fetch = self._row(result, page.page_id, page.version_id, body_id, outcome, declared)
         page.etag = result.etag or page.etag
         page.last_modified = result.last_modified or page.last_modified
         update = {
@@ -190,11 +197,15 @@ class CrawlWriter:
             if body_id is None:  # new bytes: a body to store
                 return None
         if result.seen in VOUCHED:
-            return body_id, Observation(result.seen, page.text_hash, page.declared_date)
+            obs = Observation(result.seen, page.text_hash, page.declared_date, page.declared_time)
+            return body_id, obs
         if result.seen is Seen.CONTENT and result.text is not None:
             if text_hash(result.text) != page.text_hash:
                 return None
-            return body_id, Observation(Seen.CONTENT, page.text_hash, result.declared_date)
+            obs = Observation(
+                Seen.CONTENT, page.text_hash, result.declared_date, result.declared_time
+            )
+            return body_id, obs
         return None
 
 
@@ -209,6 +220,7 @@ def _standing(session: Session, site_id: int) -> dict[str, _Standing]:
             ContentVersion.text_hash,
             Page.declared_raw,
             Page.declared_date,
+            Page.declared_time,
             Page.etag,
             Page.last_modified,
         )

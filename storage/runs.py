@@ -1,6 +1,9 @@
 """Runs: one crawl of one site, from start to its status (ok, failed, timed_out, interrupted,
 unhealthy), with counts derived from its fetches and changes.
 
+A site's baseline is its first run that ended ok (healthy) having archived at least one page
+with a good text: until then pages found are not changes.
+
 A run is *unhealthy* when the crawl finished but the site looks redesigned or is blocking us:
 no page could be fetched, most pages did not match the layout, or the "last updated" line
 vanished from most pages that had it.
@@ -40,14 +43,21 @@ def finish_run(session: Session, run_id: int, status: str, note: str | None = No
     run = session.get_one(Run, run_id)
     if status == "ok":
         problem = health_problem(session, run_id)
-        if problem:
-            status, note = "unhealthy", problem
+        if problem:  # after the crawl's own note (why pages were not fetched), if any
+            status, note = "unhealthy", f"{note}; {problem}" if note else problem
     run.status = status
     run.note = note
     run.finished_at = utcnow()
-    if status == "ok" and run.site.baseline_at is None:
+    if status == "ok" and run.site.baseline_at is None and _archived_a_page(session, run_id):
         run.site.baseline_at = run.finished_at
     return status
+
+
+def _archived_a_page(session: Session, run_id: int) -> bool:
+    """Whether the run stored a page with a good version: the baseline is the first run that
+    did, so that a first crawl of 404s or of a wrong layout does not make every page a change."""
+    good = select(Fetch.id).where(Fetch.run_id == run_id, Fetch.outcome.in_(GOOD_OUTCOMES))
+    return session.scalar(good.limit(1)) is not None
 
 
 def close_stale_runs(session: Session, site_names: Sequence[str], status: str, note: str) -> int:

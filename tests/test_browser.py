@@ -1,5 +1,6 @@
 """The review app in a real browser (Debian's Chromium, driven by Playwright): review a change,
-hostile archived text that must never run, search, and screenshots of the queue and a change.
+hostile archived text that must never run, a forged review from another port refused, search, and
+screenshots of the queue and a change.
 
 The app runs in this process (uvicorn in a thread, 127.0.0.1, a free port) on an archive built
 through the write path; no crawl, no network. Every wait is bounded by Playwright's timeouts.
@@ -8,7 +9,9 @@ through the write path; no crawl, no network. Every wait is bounded by Playwrigh
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import os
+import re
 import socket
 import threading
 import urllib.request
@@ -222,6 +225,66 @@ def test_review_a_change_in_the_browser(app: App, page: Page) -> None:
     ok(page.goto(app(f"/changes/{a.silent}")))
     history = page.locator("#history").inner_text()
     assert "accepted" in history.lower() and "checked against the PDF" in history
+
+
+@pytest.fixture
+def other_port() -> Iterator[tuple[str, dict[str, bytes]]]:
+    """Another server on 127.0.0.1 (another port): it answers every GET with ``served``'s
+    "headers" (one header per line) and "body"."""
+    served = {"headers": b"", "body": b""}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            for line in served["headers"].decode().splitlines():
+                name, _, value = line.partition(": ")
+                self.send_header(name, value)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(served["body"])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", served
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+
+
+def test_a_page_on_another_port_cannot_review(
+    app: App, page: Page, sessions: sessionmaker[Session], other_port: tuple[str, dict[str, bytes]]
+) -> None:
+    """Cookies ignore ports: a page on another port of 127.0.0.1 can set the app's session
+    cookie to a session it got for itself, and post that session's CSRF token from its own
+    form. The browser sends it all; the app refuses it (the request's Origin is not its own)."""
+    url, served = other_port
+    change = app.archive.silent
+    with urllib.request.urlopen(app(f"/changes/{change}"), timeout=5) as answer:
+        session = answer.headers["set-cookie"].split(";")[0]
+        found = re.search(r'name="csrf_token" value="(\w+)"', answer.read().decode())
+    assert found and session.startswith("__Host-")
+    served["headers"] = f"Set-Cookie: {session}; Path=/; Secure; HttpOnly; SameSite=Strict".encode()
+    served["body"] = (
+        f'<form method="post" action="{app(f"/changes/{change}/review")}">'
+        f'<input name="csrf_token" value="{found.group(1)}">'
+        '<input name="decision" value="accepted"></form>'
+        "<script>document.forms[0].submit()</script>"
+    ).encode()
+    ok(page.goto(app("/")))  # the reviewer has the app open
+    with page.expect_response(lambda r: r.url.endswith("/review")) as posted:
+        ok(page.goto(url))
+    cookies = {c["name"]: c["value"] for c in page.context.cookies(app("/"))}
+    assert cookies["__Host-mfawatch_session"] == session.partition("=")[2]  # it was planted
+    assert posted.value.status == 403
+    assert "another site or port" in page.locator("p.error").inner_text()
+    with sessions() as db:
+        assert db.get_one(Change, change).status == "pending"
 
 
 NOTHING_INJECTED = """() => ({

@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 import typer
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
-from mfawatch.cli import COMMANDS, QUICK
+from mfawatch.cli import COMMANDS, QUICK, app
 from mfawatch.detect import Seen
 from storage.archive import FetchResult, record_fetch
 from storage.models import Fetch, Review
@@ -30,7 +32,11 @@ T0 = dt.datetime(2023, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def crawl_once(
-    sessions: sessionmaker[Session], at: dt.datetime, text: str | None, declared: dt.date | None
+    sessions: sessionmaker[Session],
+    at: dt.datetime,
+    text: str | None,
+    declared: dt.date | None,
+    time: dt.time | None = None,
 ) -> None:
     """One crawl of one page through the archive's write path, as the pipeline does it."""
     with sessions.begin() as session:
@@ -41,7 +47,7 @@ def crawl_once(
             http_status=200 if text is not None else 404, raw=(text or "").encode(),
             title="Political cooperation", text=text,
             declared_raw=declared.strftime("%d.%m.%Y") if declared else None,
-            declared_date=declared,
+            declared_date=declared, declared_time=time,
         )  # fmt: skip
         record_fetch(session, run_id, result)
         finish_run(session, run_id, "ok")
@@ -119,6 +125,38 @@ def test_show_at_a_moment_and_history(mfawatch: Any, archive: object) -> None:
     assert all(f["last_updated"] == "2023-02-28" for f in history)
 
 
+def test_a_declared_time_is_shown_beside_its_date(
+    mfawatch: Any, sessions: sessionmaker[Session]
+) -> None:
+    day = dt.date(2017, 10, 3)
+    crawl_once(sessions, T0, "Political cooperation\nAbout 70.", day, dt.time(8, 59))
+    later = T0 + dt.timedelta(days=1)
+    crawl_once(sessions, later, "Political cooperation\nAbout 80.", day, dt.time(17, 30))
+    [change] = mfawatch.json("changes")
+    assert change["kind"] == "content_updated"  # the same day, a later time
+    assert (change["old_last_updated"], change["old_last_updated_time"]) == (
+        "2017-10-03",
+        "08:59:00",
+    )
+    assert (change["new_last_updated"], change["new_last_updated_time"]) == (
+        "2017-10-03",
+        "17:30:00",
+    )
+    moved = "2017-10-03 08:59 → 2017-10-03 17:30"
+    assert moved in mfawatch("diff", "1").stdout
+    assert moved in mfawatch("changes").stdout
+    history = mfawatch("history", URL).stdout
+    assert "2017-10-03 08:59" in history and "2017-10-03 17:30" in history
+    assert [f["last_updated_time"] for f in mfawatch.json("history", URL)["fetches"]] == [
+        "08:59:00",
+        "17:30:00",
+    ]
+    assert "last updated: 2017-10-03 17:30" in mfawatch("show", URL).stdout
+    assert "last updated: 2017-10-03 08:59" in mfawatch("show", URL, "--at", "2023-03-01").stdout
+    assert "2017-10-03 17:30" in mfawatch("pages").stdout
+    assert mfawatch.json("pages")[0]["last_updated_time"] == "17:30:00"
+
+
 def test_show_a_removed_page(mfawatch: Any, archive: sessionmaker[Session]) -> None:
     crawl_once(archive, T0 + dt.timedelta(days=3), None, None)
     assert mfawatch.json("show", URL)["status"] == "removed"
@@ -152,6 +190,157 @@ def test_bad_database_url_is_one_line(tmp_path: Path) -> None:
         proc = run_cli("--db", url, "changes", cwd=tmp_path)
         assert proc.returncode == 2, url
         assert proc.stderr.startswith("mfawatch: error:") and proc.stderr.count("\n") == 1
+
+
+# Issue 10 §4: every bad invocation gets one line on stderr and exit 2, never a traceback or
+# a silent exit 0, and changes nothing. {db} is this test's archive, {ro} the same opened
+# read-only (chmod does not stop root: a read-only URI, a read-only PostgreSQL transaction),
+# {path} its file path without sqlite:///, {none} an archive that does not exist. Arguments
+# given as bytes run in a subprocess, as the shell passes them.
+BAD_INVOCATIONS = [
+    pytest.param(["--db", "{path}", "changes"], "needs-sqlite-url", "a SQLite file is sqlite:///",
+                 id="db-plain-path"),
+    pytest.param(["--db", "/tmp/\x1b[2J.db", "changes"], "no-escape", r"'/tmp/\x1b[2J.db'",
+                 id="db-plain-path-escaped"),
+    pytest.param(["--db", "mysql://me@localhost/x", "changes"], "", "no driver for database URL",
+                 id="db-driver-missing"),
+    pytest.param(["--db", "", "changes"], "", "the database URL is empty", id="db-empty"),
+    pytest.param(["--db", "{ro}", "review", "1", "--accept"], "", "the database refused:",
+                 id="review-read-only"),
+    pytest.param(["--db", "{db}", "show", URL, "--at", "9999-12-31T23:59:59-12:00"], "",
+                 "date out of range", id="at-after-9999"),
+    pytest.param(["--db", "{db}", "changes", "--since", "0001-01-01T00:00:00+14:00"], "",
+                 "date out of range", id="since-before-1"),
+    pytest.param(["--db", "{db}", "runs", "--since", "0001-01-01T00:00:00+14:00"], "",
+                 "date out of range", id="runs-since-before-1"),
+    pytest.param(["--db", "{db}", "diff", "99999999999999999999"], "",
+                 "no change with id 99999999999999999999", id="diff-id-beyond-64-bits"),
+    pytest.param(["--db", "{db}", "review", "99999999999999999999", "--accept"], "",
+                 "no change with id 99999999999999999999", id="review-id-beyond-64-bits"),
+    pytest.param(["--db", "{db}", "show", "99999999999999999999"], "", "no archived page",
+                 id="page-id-beyond-64-bits"),
+    pytest.param(["--db", "{db}", "changes", "--limit", "-1"], "", "--limit must be 1 or more",
+                 id="limit-negative"),
+    pytest.param(["--db", "{db}", "changes", "--limit", "0"], "", "--limit must be 1 or more",
+                 id="limit-zero"),
+    pytest.param(["--db", "{db}", "runs", "--limit", "0"], "", "--limit must be 1 or more",
+                 id="runs-limit-zero"),
+    pytest.param(["--db", "{db}", "serve", "--port", "99999"], "", "--port must be 1 to 65535",
+                 id="serve-port"),
+    pytest.param(["--db", "{db}", "changes", "--since", ""], "", "not a date: ''",
+                 id="since-empty"),
+    pytest.param(["--db", "{db}", "show", URL, "--at", ""], "", "not a date: ''", id="at-empty"),
+    pytest.param(["--db", "{db}", "history", b"\xff"], "", r"URL is not UTF-8 text: b'\xff'",
+                 id="url-not-utf8"),
+    pytest.param(["--db", "{db}", "review", "1", "--dismiss", "--note", b"caf\xe9"], "",
+                 r"--note is not UTF-8 text: b'caf\xe9'", id="note-not-utf8"),
+    pytest.param(["--db", "{db}", "schedule", "--cron", "0 3 * *"], "",
+                 "--cron takes 5 fields (minute hour day-of-month month day-of-week), got 4",
+                 id="cron-four-fields"),
+    pytest.param(["--db", "{db}", "schedule", "--cron", "61 * * * *"], "",
+                 "the last value (61) is higher than the maximum value (59)", id="cron-minute"),
+    *(
+        pytest.param(["--db", "{db}", command, "--site", "nowhere"], "",
+                     "no site 'nowhere' in the archive (its sites: seoul)", id=f"{command}-site")
+        for command in ("changes", "pages", "runs", "report")
+    ),
+    pytest.param(["changes"], "", "no archive at '{cwd}/mfawatch.db'", id="no-archive-default"),
+    pytest.param(["--db", "{none}", "pages"], "", "no archive ", id="no-archive-db"),
+    pytest.param(["--db", "{none}", "review", "1", "--accept"], "", "no archive ",
+                 id="no-archive-review"),
+    pytest.param(["--db", "{db}", "review", "1", "--accept"], "accept-first",
+                 "change #1 is already accepted; nothing recorded", id="review-twice"),
+]  # fmt: skip
+
+
+def read_only(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite:///file:{parsed.database}?mode=ro&uri=true"
+    options = f"{parsed.query.get('options', '')} -cdefault_transaction_read_only=on"
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def missing(url: str, tmp_path: Path) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite:///{tmp_path / 'none' / 'archive.db'}"
+    options = "-csearch_path=no_such_schema"  # a database with no mfawatch tables
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize(("args", "before", "message"), BAD_INVOCATIONS)
+def test_every_bad_invocation_is_one_line(
+    tmp_path: Path,
+    db_url: str,
+    archive: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str | bytes],
+    before: str,
+    message: str,
+) -> None:
+    cwd = tmp_path / "empty"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("MFAWATCH_DATABASE_URL", raising=False)
+    path = make_url(db_url).database if db_url.startswith("sqlite") else str(tmp_path / "a.db")
+    given = {"{db}": db_url, "{ro}": read_only(db_url), "{path}": str(path),
+             "{none}": missing(db_url, tmp_path)}  # fmt: skip
+    argv = [given.get(a, a) if isinstance(a, str) else a for a in args]
+    if before == "accept-first":
+        assert CliRunner().invoke(app, ["--db", db_url, "review", "1", "--accept"]).exit_code == 0
+    with archive() as session:
+        reviews = session.scalars(select(Review.id)).all()
+    if any(isinstance(a, bytes) for a in argv):
+        proc = subprocess.run(
+            [sys.executable, "-m", "mfawatch", *argv],
+            check=False, capture_output=True, timeout=60, cwd=cwd,
+        )  # fmt: skip
+        code, stdout, stderr = proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+    else:
+        # In process, as a user runs it; an exception (a traceback) fails the test here.
+        result = CliRunner().invoke(app, [str(a) for a in argv], catch_exceptions=False)
+        code, stdout, stderr = result.exit_code, result.stdout, result.stderr
+    assert "Traceback" not in stderr
+    assert code == 2, (code, stderr)
+    assert stderr.startswith("mfawatch: error: ") and stderr.count("\n") == 1, stderr
+    assert message.replace("{cwd}", str(cwd)) in stderr
+    assert "\x1b" not in stderr
+    assert stdout == ""
+    assert list(cwd.iterdir()) == []  # nothing created where the command ran
+    assert not (tmp_path / "none").exists()
+    with archive() as session:
+        assert session.scalars(select(Review.id)).all() == reviews  # nothing recorded
+
+
+def test_diff_escapes_review_notes(mfawatch: Any, archive: object) -> None:
+    note = "ok\x1b[2J\x1b]0;pwned\x07 \x9b31m"
+    assert mfawatch("review", "1", "--dismiss", "--note", note).code == 0
+    shown = mfawatch("diff", "1").stdout
+    assert not any(c in shown for c in "\x1b\x07\x9b")
+    assert r"ok\x1b[2J\x1b]0;pwned\x07 \x9b31m" in shown
+    assert mfawatch.json("diff", "1")["reviews"][0]["note"] == note  # kept exactly
+
+
+def test_json_escapes_del_and_c1_controls(mfawatch: Any, sessions: sessionmaker[Session]) -> None:
+    text = "Political cooperation\nA\x7fB\x85C\x9b2JD \u0259"
+    crawl_once(sessions, T0, text, None)
+    out = mfawatch("show", URL, "--json").stdout
+    assert not any(0x7F <= ord(c) <= 0x9F or (ord(c) < 0x20 and c != "\n") for c in out)
+    assert r"A\u007fB\u0085C\u009b2JD ə" in out  # Azerbaijani stays readable
+    assert json.loads(out)["text"] == text
+    crawl_once(sessions, T0 + dt.timedelta(days=1), text + "\nE\x9dF", None)  # a change
+    for args in (["diff", "1", "--json"], ["report", "--format", "json"]):
+        out = mfawatch(*args).stdout
+        assert "E\\u009dF" in out and not any(0x7F <= ord(c) <= 0x9F for c in out), args
+
+
+def test_review_of_a_decided_change_can_still_change_it(mfawatch: Any, archive: object) -> None:
+    assert mfawatch("review", "1", "--accept").code == 0
+    again = mfawatch("review", "1", "--accept", "--note", "twice")
+    assert again.code == 2 and "already accepted" in again.stderr
+    assert mfawatch("review", "1", "--reopen").code == 0
+    assert [r["status"] for r in mfawatch.json("diff", "1")["reviews"]] == ["accepted", "pending"]
 
 
 def test_a_password_in_the_database_url_is_never_shown(tmp_path: Path) -> None:

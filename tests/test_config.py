@@ -210,6 +210,15 @@ def test_bad_site_name(tmp_path: Path) -> None:
     assert "name" in load_error(tmp_path, text)
 
 
+def test_a_layout_gives_its_date_order(tmp_path: Path) -> None:
+    assert LAYOUT.extract.date_order == "DMY"  # mfa.gov.az writes 28.02.2023
+    extract = '[layouts.mine]\nextends = "mfa.gov.az"\n[layouts.mine.extract]\ndate_order = "{}"\n'
+    path = write(tmp_path, SITE.format(layout="mine") + extract.format("MDY"))
+    assert load_config(path).site("seoul").layout.extract.date_order == "MDY"
+    message = load_error(tmp_path, SITE.format(layout="mine") + extract.format("mdy"))
+    assert "date_order must be one of DMY, MDY, YMD" in message and "'mdy'" in message
+
+
 def test_labels_must_be_lists(tmp_path: Path) -> None:
     # A plain string where a list belongs would otherwise be read letter by letter.
     text = (
@@ -394,7 +403,7 @@ def test_a_bad_sites_file_is_one_line_from_the_command(
     content = BAD_SITES[case]
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
 
-    def never(*args: object) -> None:
+    def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("a bad sites file got as far as opening the database")
 
     monkeypatch.setattr("storage.db.open_database", never)  # nor a crawl, nor the service

@@ -23,12 +23,17 @@ from mfawatch.detect import (
 from mfawatch.text import text_hash
 
 D1, D2, D3 = dt.date(2023, 2, 28), dt.date(2023, 3, 5), dt.date(2024, 1, 10)
+T1, T2 = dt.time(8, 59), dt.time(17, 30)
 ACTIVE, REMOVED, BROKEN = PageStatus.ACTIVE, PageStatus.REMOVED, PageStatus.BROKEN
 K = ChangeKind
 
 
 def content(digest: str, declared: dt.date | None = D1) -> Observation:
     return Observation(Seen.CONTENT, digest, declared)
+
+
+def timed(digest: str, declared: dt.date, time: dt.time) -> Observation:
+    return Observation(Seen.CONTENT, digest, declared, time)
 
 
 NOT_MODIFIED = Observation(Seen.NOT_MODIFIED)
@@ -89,6 +94,27 @@ CASES = [
     ("failed-active", Known(ACTIVE, "a", D1), FAILED, False, None, ACTIVE),
     ("failed-removed", Known(REMOVED, "a", D1), FAILED, False, None, REMOVED),
     ("failed-broken", Known(BROKEN, "a", D1), FAILED, False, None, BROKEN),
+    # -- a declared date-time: the date first, then the time when both carry one -------------
+    ("time-same", Known(ACTIVE, "a", D1, T1), timed("a", D1, T1), False, None, ACTIVE),
+    ("time-later", Known(ACTIVE, "a", D1, T1), timed("a", D1, T2), False, K.DATE_ONLY, ACTIVE),
+    ("time-later-text", Known(ACTIVE, "a", D1, T1), timed("b", D1, T2), False, K.CONTENT_UPDATED,
+     ACTIVE),
+    ("time-earlier", Known(ACTIVE, "a", D1, T2), timed("a", D1, T1), False, K.DATE_REGRESSED,
+     ACTIVE),
+    ("time-same-text", Known(ACTIVE, "a", D1, T1), timed("b", D1, T1), False, K.SILENT_EDIT,
+     ACTIVE),
+    # The next day is later whatever the hour; an earlier day is earlier whatever the hour.
+    ("time-next-day", Known(ACTIVE, "a", D1, T2), timed("b", D2, T1), False, K.CONTENT_UPDATED,
+     ACTIVE),
+    ("time-day-before", Known(ACTIVE, "a", D2, T1), timed("a", D1, T2), False, K.DATE_REGRESSED,
+     ACTIVE),
+    # A date alone and a date-time on that date are the same date: neither moved.
+    ("time-appears", Known(ACTIVE, "a", D1), timed("a", D1, T1), False, None, ACTIVE),
+    ("time-appears-text", Known(ACTIVE, "a", D1), timed("b", D1, T1), False, K.SILENT_EDIT,
+     ACTIVE),
+    ("time-vanishes", Known(ACTIVE, "a", D1, T2), content("a", D1), False, None, ACTIVE),
+    ("time-vanishes-text", Known(ACTIVE, "a", D1, T2), content("b", D1), False, K.SILENT_EDIT,
+     ACTIVE),
 ]  # fmt: skip
 
 

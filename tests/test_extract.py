@@ -22,15 +22,17 @@ from mfawatch.mirror import Request as MirrorRequest
 from mfawatch.mirror import content_page, embassy_site, faults, home_page, relations_menu
 from mfawatch.mirror.pages import DATE_STYLES, RELATIONS_IDS, not_found_page
 from mfawatch.mirror.texts import MOTTO, SEOUL_POLITICAL_EN, label, section_title
-from scraper.extract import extract_page, parse_declared_date
+from scraper.extract import extract_page, parse_declared
 from scraper.spiders.mfa import MfaSpider
 from storage.archive import FetchResult
 
-# The real page text, in ../shared beside the repository (as in CI).
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_23dc12a3e4728e67.txt"
+# The real page text (tests/fixtures/README.md says where it comes from).
+SEED = Path(__file__).resolve().parent / "fixtures" / "seoul_political_en.txt"
 POLITICAL = "/en/content/35/political-cooperation"
 HOST = "https://seoul.mfa.gov.az"
 RULES = load_layout("mfa.gov.az").extract
+# A month-first site that writes the time ("10/03/2017 - 08:59" is 3 October).
+US_RULES = dataclasses.replace(RULES, date_formats=("%m/%d/%Y - %H:%M",), date_order="MDY")
 
 
 def body_of(handler: faults.Handler) -> bytes:
@@ -146,6 +148,63 @@ def test_impossible_date_keeps_raw_and_sets_a_note() -> None:
     assert got.declared_date is None
     assert got.note and "31.02.2023" in got.note
     assert "31.02.2023" not in got.text
+
+
+def test_the_layouts_format_reads_the_date_and_time_as_written() -> None:
+    got = extract_page(page(last_updated="10/03/2017 - 08:59"), US_RULES, "en")
+    assert got.declared_raw == "10/03/2017 - 08:59"
+    assert (got.declared_date, got.declared_time) == (dt.date(2017, 10, 3), dt.time(8, 59))
+    assert got.note is None
+    assert "08:59" not in got.text  # the whole line is the date line, not content
+
+
+@pytest.mark.parametrize(
+    ("order", "raw", "date"),
+    [
+        ("MDY", "10/13/2017", dt.date(2017, 10, 13)),
+        ("DMY", "13/10/2017", dt.date(2017, 10, 13)),
+        ("MDY", "10/13/2017 8:59 PM", dt.date(2017, 10, 13)),
+        ("YMD", "17/10/13", dt.date(2017, 10, 13)),
+    ],
+)
+def test_a_date_outside_the_formats_is_read_in_the_layouts_order(
+    order: str, raw: str, date: dt.date
+) -> None:
+    rules = dataclasses.replace(RULES, date_formats=(), date_order=order)
+    got = extract_page(page(last_updated=raw), rules, "en")
+    assert got.declared_date == date and got.note is None
+
+
+@pytest.mark.parametrize("order", ["DMY", "MDY"])
+@pytest.mark.parametrize("raw", ["03/10/2017", "10/03/2017 - 08:59", "2017-03-10"])
+def test_an_ambiguous_date_outside_the_formats_is_kept_raw(order: str, raw: str) -> None:
+    # 3 October or 10 March: no format of the layout says which, so no date is read.
+    rules = dataclasses.replace(RULES, date_formats=("%d.%m.%Y",), date_order=order)
+    got = extract_page(page(last_updated=raw), rules, "en")
+    assert got.declared_raw == raw
+    assert got.declared_date is None and got.declared_time is None
+    assert got.note and raw in got.note and "ambiguous" in got.note
+
+
+def test_a_date_whose_day_is_its_month_is_not_ambiguous() -> None:
+    rules = dataclasses.replace(RULES, date_formats=(), date_order="MDY")
+    assert extract_page(page(last_updated="05/05/2017"), rules, "en").declared_date == dt.date(
+        2017, 5, 5
+    )
+
+
+def test_a_time_is_kept_only_when_the_page_gives_one() -> None:
+    got = extract_page(page(last_updated="28.02.2023, 10:15"), RULES, "ru")
+    assert (got.declared_date, got.declared_time) == (dt.date(2023, 2, 28), dt.time(10, 15))
+    got = extract_page(page(last_updated="28 February 2023"), RULES, "en")
+    assert (got.declared_date, got.declared_time) == (dt.date(2023, 2, 28), None)
+
+
+def test_the_shipped_layout_reads_day_first() -> None:
+    assert RULES.date_order == "DMY"
+    assert extract_page(page(last_updated="03.10.2017"), RULES, "en").declared_date == dt.date(
+        2017, 10, 3
+    )
 
 
 # -- what is not content -----------------------------------------------------------------------
@@ -361,6 +420,22 @@ def test_parse_page_impossible_date_is_content_with_a_note(spider: MfaSpider) ->
     assert result.error and "31.02.2023" in result.error
 
 
+def test_parse_page_ambiguous_date_is_content_with_a_note(spider: MfaSpider) -> None:
+    # The shipped layout has no format with a time: 10/03/2017 - 08:59 is not read as March.
+    raw = "10/03/2017 - 08:59"
+    result = fetch_through(spider, HOST + POLITICAL, page(last_updated=raw).encode())
+    assert result.seen is Seen.CONTENT
+    assert result.declared_raw == raw
+    assert result.declared_date is None and result.declared_time is None
+    assert result.error and raw in result.error and "ambiguous" in result.error
+
+
+def test_parse_page_keeps_the_declared_time(spider: MfaSpider) -> None:
+    result = fetch_through(spider, HOST + POLITICAL, page(last_updated="28.02.2023 10:15").encode())
+    assert (result.declared_date, result.declared_time) == (dt.date(2023, 2, 28), dt.time(10, 15))
+    assert result.error is None
+
+
 # -- link discovery ----------------------------------------------------------------------------
 
 
@@ -424,14 +499,29 @@ def test_declared_dates_in_the_sites_formats_read_as_dateparser_reads_them(
     # The layout's own formats are read with strptime before dateparser is tried: both must
     # give the same date, so that the quick path never changes what a page declares.
     raw = day.strftime(fmt)
-    assert parse_declared_date(raw, RULES.date_formats, lang) == day
-    assert _dateparser_date(raw, RULES.date_formats, lang) == day
+    assert parse_declared(raw, RULES.date_formats, lang, RULES.date_order).date == day
+    assert _dateparser_date(raw, RULES.date_formats, lang, RULES.date_order) == day
 
 
-def _dateparser_date(raw: str, formats: tuple[str, ...], lang: str) -> dt.date | None:
+@settings(max_examples=200, deadline=None)
+@given(
+    moment=st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2040, 12, 31)),
+    fmt=st.sampled_from(US_RULES.date_formats),
+)
+def test_month_first_dates_with_a_time_read_as_dateparser_reads_them(
+    moment: dt.datetime, fmt: str
+) -> None:
+    # The same for a month-first layout whose pages give a time: the date and the minute.
+    raw = moment.strftime(fmt)
+    got = parse_declared(raw, US_RULES.date_formats, "en", US_RULES.date_order)
+    assert (got.date, got.time) == (moment.date(), moment.time().replace(second=0, microsecond=0))
+    assert _dateparser_date(raw, US_RULES.date_formats, "en", US_RULES.date_order) == moment.date()
+
+
+def _dateparser_date(raw: str, formats: tuple[str, ...], lang: str, order: str) -> dt.date | None:
     import dateparser
 
     settings = {"STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"]}
-    settings |= {"DATE_ORDER": "DMY", "RETURN_AS_TIMEZONE_AWARE": False}
+    settings |= {"DATE_ORDER": order, "RETURN_AS_TIMEZONE_AWARE": False}
     parsed = dateparser.parse(raw, date_formats=list(formats), languages=[lang], settings=settings)
     return parsed.date() if parsed else None

@@ -24,8 +24,8 @@ from mfawatch.mirror import (
 from mfawatch.mirror.texts import SEOUL_POLITICAL_EN
 
 POLITICAL = "/en/content/35/political-cooperation"
-# The real page text, in ../shared beside the repository (as in CI).
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_23dc12a3e4728e67.txt"
+# The real page text (tests/fixtures/README.md says where it comes from).
+SEED = Path(__file__).resolve().parent / "fixtures" / "seoul_political_en.txt"
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ class Seeing:
     declared: dt.date | None = dt.date(2023, 2, 28)
     title: str = "Political cooperation"
     lang: str = "en"
+    time: dt.time | None = None
 
     def result(self, site: str, at: dt.datetime) -> FetchResult:
         host = f"{site}.mfa.gov.az"
@@ -51,7 +52,7 @@ class Seeing:
             http_status=200 if self.text is not None else 404, raw=(self.text or "").encode(),
             title=self.title, text=self.text,
             declared_raw=self.declared.strftime("%d.%m.%Y") if self.declared else None,
-            declared_date=self.declared,
+            declared_date=self.declared, declared_time=self.time,
         )  # fmt: skip
 
 
@@ -200,6 +201,19 @@ def test_markdown_shows_the_edit_dates_and_window(mfawatch: Any, archive: object
     assert "[-İlk-]{+Yeni+} mətn." in updated[: updated.index("###")]
 
 
+def test_a_declared_time_is_shown_beside_its_date(
+    mfawatch: Any, sessions: sessionmaker[Session]
+) -> None:
+    page = Seeing("35", "Political cooperation\nOld.", time=dt.time(8, 59))
+    crawl(sessions, "seoul", T0, page)
+    crawl(sessions, "seoul", T0 + DAY, replace(page, text="Political cooperation\nNew."))
+    moved = "2023-02-28 08:59 → 2023-02-28 08:59"
+    assert moved in report(mfawatch)
+    assert f"declared date: {moved}" in report(mfawatch, "--format", "md")
+    [change] = report_json(mfawatch)["changes"]
+    assert change["old_last_updated_time"] == change["new_last_updated_time"] == "08:59:00"
+
+
 @pytest.mark.parametrize(
     ("args", "count"),
     [
@@ -274,6 +288,19 @@ def test_empty_report(mfawatch: Any, archive: object) -> None:
         assert "No changes match" in report(mfawatch, "--kind", "restored", "--format", fmt)
     data = report_json(mfawatch, "--kind", "restored")
     assert data["changes"] == [] and data["summary"] == {} and data["period"]["from"] is None
+
+
+def test_a_since_in_the_future_is_an_empty_period_that_ends_where_it_begins(
+    mfawatch: Any, archive: object
+) -> None:
+    data = report_json(mfawatch, "--since", "2999-01-01")
+    assert data["changes"] == []
+    assert data["period"] == {
+        "from": "2999-01-01T00:00:00+00:00",
+        "to": "2999-01-01T00:00:00+00:00",
+    }
+    markdown = report(mfawatch, "--since", "2999-01-01", "--format", "md")
+    assert "from 2999-01-01 00:00 UTC up to 2999-01-01 00:00 UTC" in markdown
 
 
 @pytest.mark.parametrize(

@@ -231,6 +231,56 @@ def test_not_modified_vouches_for_the_date(arc: Archive) -> None:
     assert arc.page().etag == '"v1"'
 
 
+def timed(arc: Archive, text: str, date: dt.date, time: dt.time | None) -> FetchResult:
+    raw = date.strftime("%d.%m.%Y") + (time.strftime(" %H:%M") if time else "")
+    return arc.fetch(text=text, declared=date, declared_raw=raw, declared_time=time)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "kind"),
+    [
+        # The time decides on the same date when both have one.
+        ((D1, dt.time(8, 59)), (TEXT_A, D1, dt.time(17, 30)), K.DATE_ONLY),
+        ((D1, dt.time(17, 30)), (TEXT_A, D1, dt.time(8, 59)), K.DATE_REGRESSED),
+        ((D1, dt.time(8, 59)), (TEXT_B, D1, dt.time(17, 30)), K.CONTENT_UPDATED),
+        # A date alone and a date-time on that date: the same date, neither moved.
+        ((D1, None), (TEXT_A, D1, dt.time(8, 59)), None),
+        ((D1, None), (TEXT_B, D1, dt.time(8, 59)), K.SILENT_EDIT),
+        ((D1, dt.time(8, 59)), (TEXT_A, D1, None), None),
+        # Another date: the dates decide, whatever the hours.
+        ((D1, dt.time(23, 0)), (TEXT_B, D2, dt.time(1, 0)), K.CONTENT_UPDATED),
+    ],
+)
+def test_a_declared_time_is_kept_and_compared(
+    arc: Archive,
+    first: tuple[dt.date, dt.time | None],
+    second: tuple[str, dt.date, dt.time | None],
+    kind: K | None,
+) -> None:
+    arc.run(timed(arc, TEXT_A, *first))
+    [rec] = arc.run(timed(arc, *second))
+    assert rec.change_kind == kind
+    with arc.sessions() as session:
+        fetches = session.scalars(select(Fetch).order_by(Fetch.id)).all()
+        assert [(f.declared_date, f.declared_time) for f in fetches] == [first, second[1:]]
+        if kind is not None:
+            change = get_change(session, rec.change_id or 0)
+            assert (change.old_declared, change.old_declared_time) == first
+            assert (change.new_declared, change.new_declared_time) == second[1:]
+    page = arc.page()
+    assert (page.declared_date, page.declared_time) == second[1:]
+
+
+def test_not_modified_vouches_for_the_declared_time(arc: Archive) -> None:
+    arc.run(timed(arc, TEXT_A, D1, dt.time(8, 59)))
+    [rec] = arc.run(arc.fetch(Seen.NOT_MODIFIED))
+    assert rec.outcome is Outcome.NOT_MODIFIED and rec.change_kind is None
+    with arc.sessions() as session:
+        fetch = session.scalars(select(Fetch).order_by(Fetch.id.desc())).first()
+        assert fetch is not None
+        assert (fetch.declared_date, fetch.declared_time) == (D1, dt.time(8, 59))
+
+
 # -- versions and raw HTML ---------------------------------------------------------------------
 
 

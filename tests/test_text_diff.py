@@ -207,3 +207,29 @@ def test_diff_stats_counts_words() -> None:
         Piece(Op.EQUAL, "g"),
     ]
     assert diff_stats(pieces) == (3, 2)
+
+
+def _scattered_pair(paragraph_words: int | None) -> tuple[str, str, int]:
+    """About 1 MB of text and the same with one word in 40 replaced; and how many were."""
+    rng = random.Random(11)
+    words = [f"{rng.choice(VOCAB)}{rng.randrange(300)}" for _ in range(150_000)]
+    edited = [f"edit{i}" if rng.random() < 1 / 40 else w for i, w in enumerate(words)]
+    step = paragraph_words or len(words)
+
+    def join(ws: list[str]) -> str:
+        return "\n".join(" ".join(ws[i : i + step]) for i in range(0, len(ws), step))
+
+    return join(words), join(edited), sum(a != b for a, b in zip(words, edited, strict=True))
+
+
+@pytest.mark.parametrize("paragraph_words", [50, None], ids=["paragraphs", "one-paragraph"])
+def test_scattered_edits_on_a_megabyte_are_counted_as_made(paragraph_words: int | None) -> None:
+    # Every paragraph touched (or no paragraphs at all): the words changed are still found one
+    # by one, not the whole text replaced, and the counts stay near the true edit.
+    old, new, replaced = _scattered_pair(paragraph_words)
+    assert len(old) >= 1_000_000
+    pieces = word_diff(old, new)
+    assert_round_trip(old, new, pieces)
+    added, removed = diff_stats(pieces)
+    assert replaced <= added <= replaced * 1.1
+    assert replaced <= removed <= replaced * 1.1

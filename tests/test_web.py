@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -24,8 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mfawatch.detect import Seen
+from mfawatch.errors import MfawatchError
 from mfawatch.web import create_app
-from mfawatch.web.security import CSRF_COOKIE, PAGE_CSP, RAW_CSP, TOKEN_COOKIE
+from mfawatch.web.security import HOST_PREFIX, PAGE_CSP, RAW_CSP, SESSION_COOKIE, redact_token
 from storage.archive import FetchResult, record_fetch
 from storage.models import Change, Page, Review
 from storage.runs import finish_run, start_run
@@ -52,6 +54,7 @@ class PageSeen:
     declared: dt.date | None = None
     lang: str = "en"
     title: str = "Political cooperation"
+    time: dt.time | None = None
 
 
 def crawl(sessions: sessionmaker[Session], at: dt.datetime, *pages: PageSeen) -> None:
@@ -66,6 +69,7 @@ def crawl(sessions: sessionmaker[Session], at: dt.datetime, *pages: PageSeen) ->
                 http_status=200 if page.text is not None else 404,
                 raw=b"<html><body><script>alert(1)</script><p>raw page</p></body></html>",
                 title=page.title, text=page.text, declared_date=page.declared,
+                declared_time=page.time,
                 declared_raw=page.declared.strftime("%d.%m.%Y") if page.declared else None,
             )  # fmt: skip
             record_fetch(session, run_id, result)
@@ -108,10 +112,10 @@ def queue_ids(html: str) -> list[int]:
 
 
 def csrf(client: TestClient) -> str:
-    client.get("/")
-    token = client.cookies.get(CSRF_COOKIE)
-    assert token
-    return token
+    """The CSRF token a change page's review form carries (and its session cookie, kept)."""
+    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', client.get("/changes/1").text)
+    assert found and client.cookies.get(SESSION_COOKIE)
+    return found.group(1)
 
 
 def statuses(sessions: sessionmaker[Session]) -> dict[int, str]:
@@ -179,7 +183,7 @@ def test_change_page_shows_dates_window_diff_and_form(client: TestClient) -> Non
     assert 'id="old-version" href="/versions/1"' in text
     assert 'id="new-version" href="/versions/3"' in text
     assert '<form id="review" method="post" action="/changes/1/review">' in text
-    assert f'name="csrf_token" value="{client.cookies.get(CSRF_COOKIE)}"' in text
+    assert re.search(r'name="csrf_token" value="[0-9a-f]{64}"', text)
     assert 'id="accept" type="submit" name="decision" value="accepted"' in text
     assert 'id="dismiss" type="submit" name="decision" value="dismissed"' in text
     assert '<ol id="history">' in text
@@ -213,11 +217,13 @@ def test_review_form_goes_on_to_the_next_change(
     assert queue_ids(client.get("/?status=accepted").text) == [4, 1]
 
 
-@pytest.mark.parametrize("field", [None, "", "wrong"])
+@pytest.mark.parametrize("field", [None, "", "wrong", "the cookie"])
 def test_review_form_without_the_csrf_token_changes_nothing(
     client: TestClient, archive: sessionmaker[Session], field: str | None
 ) -> None:
     csrf(client)
+    if field == "the cookie":  # the old double submit: the token is not the cookie's value
+        field = client.cookies.get(SESSION_COOKIE)
     form = {"decision": "accepted"} | ({"csrf_token": field} if field is not None else {})
     answer = client.post("/changes/1/review", data=form)
     assert answer.status_code == 403 and "CSRF" in answer.text
@@ -234,13 +240,71 @@ def test_review_form_rejects_a_bad_decision(client: TestClient) -> None:
     assert answer.status_code == 400
 
 
-def test_the_csrf_cookie_is_httponly_and_strict(archive: sessionmaker[Session]) -> None:
-    with TestClient(create_app(archive)) as fresh:
+@pytest.mark.parametrize(
+    ("base_url", "name", "secure"),
+    [
+        ("http://testserver", SESSION_COOKIE, False),  # plain http elsewhere drops Secure
+        ("https://review.example", HOST_PREFIX + SESSION_COOKIE, True),
+        ("http://127.0.0.1:8000", HOST_PREFIX + SESSION_COOKIE, True),  # loopback: secure
+        ("http://localhost:8000", HOST_PREFIX + SESSION_COOKIE, True),
+    ],
+)
+def test_the_session_cookie_is_httponly_and_strict(
+    archive: sessionmaker[Session], base_url: str, name: str, secure: bool
+) -> None:
+    with TestClient(create_app(archive), base_url=base_url) as fresh:
         cookie = fresh.get("/").headers["set-cookie"]
-        assert cookie.startswith(f"{CSRF_COOKIE}=")
-        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
-        assert "set-cookie" not in fresh.get("/").headers  # kept, not renewed
+        assert cookie.startswith(f"{name}=")
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+        assert ("; Secure" in cookie) == secure and "Domain" not in cookie
+        again = {"Cookie": cookie.split(";")[0]}  # httpx keeps Secure cookies for https
+        assert "set-cookie" not in fresh.get("/", headers=again).headers  # kept, not renewed
         assert "set-cookie" not in fresh.get("/api/changes").headers
+
+
+def test_a_page_on_another_port_cannot_review(
+    client: TestClient, archive: sessionmaker[Session]
+) -> None:
+    """Cookies ignore ports: a page on another port of this host can set this app's cookies
+    and post to it. Neither a cookie it made up nor a real session it got for itself helps."""
+    form = {"csrf_token": "forged", "decision": "accepted", "note": "not a reviewer"}
+    client.cookies.set(SESSION_COOKIE, "forged")  # the double submit a page could forge
+    assert client.post("/changes/1/review", data=form).status_code == 403
+    client.cookies.clear()
+    own = csrf(client)  # a valid session and its token, fetched by a server on that port
+    other_port = {"Origin": "http://testserver:9000", "Sec-Fetch-Site": "same-site"}
+    answer = client.post("/changes/1/review", data={**form, "csrf_token": own}, headers=other_port)
+    assert answer.status_code == 403 and "another site or port" in answer.text
+    api = {**other_port, "X-CSRF-Token": own}
+    assert client.post("/api/changes/1/review", json=form, headers=api).status_code == 403
+    assert statuses(archive)[1] == "pending"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://testserver:8001"},
+        {"Origin": "https://testserver"},
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},  # a sandboxed frame
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "same-site"},
+    ],
+)
+def test_writes_from_another_origin_are_refused(
+    client: TestClient, archive: sessionmaker[Session], headers: dict[str, str]
+) -> None:
+    token = csrf(client)
+    form = {"csrf_token": token, "decision": "accepted"}
+    assert client.post("/changes/1/review", data=form, headers=headers).status_code == 403
+    api = {**headers, "X-CSRF-Token": token}
+    answer = client.post("/api/changes/1/review", json=form, headers=api)
+    assert answer.status_code == 403 and "another site or port" in answer.json()["detail"]
+    assert statuses(archive)[1] == "pending"
+    own = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+    assert client.post("/changes/1/review", data=form, headers=own).status_code == 303
+    assert statuses(archive)[1] == "accepted"
 
 
 # Pages, versions, search
@@ -264,6 +328,27 @@ def test_page_timeline_versions_and_compare(client: TestClient) -> None:
     assert client.get("/pages/1/compare?a=1&b=2").status_code == 404  # 2 is another page's
     assert client.get("/pages/1/compare?a=x&b=3").status_code == 400
     assert client.get("/pages").status_code == 200
+
+
+def test_a_declared_time_is_shown_beside_its_date(sessions: sessionmaker[Session]) -> None:
+    crawl(sessions, T0, PageSeen("en/content/35", P1_OLD, FEB28, time=dt.time(8, 59)))
+    crawl(sessions, T0 + dt.timedelta(days=1), PageSeen("en/content/35", P1_NEW, FEB28))
+    with TestClient(create_app(sessions), follow_redirects=False) as client:
+        # A date-time then the date alone on that day: neither moved, so a silent edit.
+        moved = '2023-02-28 08:59</span> → <span class="new-date">2023-02-28</span>'
+        assert moved in client.get("/changes/1").text
+        assert "2023-02-28 08:59</td>" in client.get("/").text
+        timeline = client.get("/pages/1").text
+        assert "2023-02-28 08:59" in timeline
+        change = client.get("/api/changes/1").json()
+        assert change["kind"] == "silent_edit"
+        assert (change["old_last_updated"], change["old_last_updated_time"]) == (
+            "2023-02-28",
+            "08:59:00",
+        )
+        assert change["new_last_updated_time"] is None
+        fetches = client.get("/api/pages/1").json()["timeline"]
+        assert [f["last_updated_time"] for f in fetches] == ["08:59:00", None]
 
 
 def test_version_text_and_sandboxed_raw_html(client: TestClient) -> None:
@@ -301,6 +386,25 @@ def test_unknown_ids_are_a_small_404_page(client: TestClient, path: str) -> None
     assert answer.headers["content-type"].startswith("text/html") and "<h1>Not found" in answer.text
 
 
+def test_ids_no_column_can_hold_are_404(client: TestClient) -> None:
+    """Past 2**31 PostgreSQL's INTEGER overflows, past 2**63 SQLite's: still no such id."""
+    for n in (-1, 0, 2**31, 2**63, 10**20):
+        for path in (
+            f"/changes/{n}", f"/pages/{n}", f"/pages/{n}/compare", f"/versions/{n}",
+            f"/versions/{n}/raw", f"/pages/1/compare?a={n}&b=3", f"/pages/1/compare?a=1&b={n}",
+        ):  # fmt: skip
+            answer = client.get(path)
+            assert answer.status_code == 404 and "<h1>Not found" in answer.text, path
+        for path in (f"/api/changes/{n}", f"/api/pages/{n}", f"/api/versions/{n}"):
+            assert client.get(path).status_code == 422, path
+        form = {"csrf_token": csrf(client), "decision": "accepted"}
+        assert client.post(f"/changes/{n}/review", data=form).status_code == 404
+        review = client.post(
+            f"/api/changes/{n}/review", json=form, headers={"X-CSRF-Token": form["csrf_token"]}
+        )
+        assert review.status_code == 422
+
+
 # Hostile archived text
 
 
@@ -327,6 +431,44 @@ def test_hostile_text_is_escaped_everywhere(client: TestClient, path: str) -> No
         assert "Bell\\x07 escape\\x1b[2J end" in page.text  # control characters shown
 
 
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_bidi_controls_are_shown_not_obeyed(archive: sessionmaker[Session]) -> None:
+    """A right-to-left override makes a text read other than it is ("Trojan Source"): every
+    view of archived text shows each such character as its escape, as the CLI does."""
+    text = f"Trojan {BIDI} source\nTrojan docs\u202e"
+    crawl(
+        archive, T0 + dt.timedelta(days=3),
+        PageSeen("en/content/35", P1_NEW.replace("80", "\u202e90"), FEB28),
+        PageSeen("en/content/\u202e77", text, title="Trojan \u202eeltit"),
+    )  # fmt: skip
+    with TestClient(create_app(archive)) as client:
+        edit, new = (client.get(f"/api/pages/{n}").json() for n in (1, 4))
+        assert new["key"] == "seoul.mfa.gov.az/en/content/\u202e77"
+        change_ids: dict[int, int] = {}  # each page's latest change
+        for c in client.get("/api/changes?status=all").json():
+            change_ids[c["page_id"]] = max(c["id"], change_ids.get(c["page_id"], 0))
+        old_id, new_id = (v["id"] for v in edit["versions"][-2:])
+        views = [
+            "/", "/pages", "/search?q=trojan", f"/changes/{change_ids[1]}",
+            f"/changes/{change_ids[4]}", "/pages/4", f"/versions/{new['current_version_id']}",
+            f"/pages/1/compare?a={old_id}&b={new_id}",
+        ]  # fmt: skip
+        for path in views:
+            page = client.get(path)
+            assert page.status_code == 200, path
+            assert not set(BIDI) & set(page.text), path
+            assert "\\u202e" in page.text, path
+        shown = client.get(f"/versions/{new['current_version_id']}").text
+        assert "Trojan \\u202a\\u202b\\u202c\\u202d\\u202e\\u2066\\u2067\\u2068" in shown
+        assert "\\u2069\\u200e\\u200f\\u061c source" in shown
+        assert "Trojan \\u202eeltit" in shown
+        page = client.get("/pages/4").text
+        assert 'id="live"' not in page and "en/content/\\u202e77" in page  # no such link
+        assert "<del>80</del> <ins>\\u202e90</ins>" in client.get(f"/changes/{change_ids[1]}").text
+
+
 def test_only_web_links_are_followed(archive: sessionmaker[Session]) -> None:
     with archive.begin() as session:
         session.get_one(Page, 1).url = "javascript:alert(1)"
@@ -345,7 +487,7 @@ def test_security_headers(client: TestClient, path: str) -> None:
     headers = client.get(path).headers
     assert headers["content-security-policy"] == PAGE_CSP
     assert headers["x-content-type-options"] == "nosniff"
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"  # no-referrer: forms send Origin null
     assert headers["content-type"] == "text/html; charset=utf-8"
     assert "script" not in headers["content-security-policy"]  # no script-src: none runs
 
@@ -416,10 +558,12 @@ def test_openapi_lists_the_api(client: TestClient) -> None:
 
 # The access token
 
+TOKEN = "s3cret-0123456789abcdefghijklmnopqrstuv"  # 39 characters
+
 
 @pytest.fixture
 def guarded(archive: sessionmaker[Session]) -> Iterator[TestClient]:
-    with TestClient(create_app(archive, token="s3cret"), follow_redirects=False) as test_client:
+    with TestClient(create_app(archive, token=TOKEN), follow_redirects=False) as test_client:
         yield test_client
 
 
@@ -429,26 +573,102 @@ def test_every_request_needs_the_token(guarded: TestClient, path: str) -> None:
     assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
     assert answer.headers["content-security-policy"] == PAGE_CSP
     assert guarded.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert guarded.get(path, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert guarded.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
     assert guarded.get(f"{path}?token=wrong").status_code == 401
+    guarded.cookies.set(SESSION_COOKIE, TOKEN)  # the token itself is no session
+    assert guarded.get(path).status_code == 401
 
 
-def test_token_in_the_url_becomes_a_cookie(guarded: TestClient) -> None:
-    answer = guarded.get("/?kind=silent_edit&token=s3cret")
+def test_token_in_the_url_becomes_a_session_cookie(
+    guarded: TestClient, archive: sessionmaker[Session]
+) -> None:
+    answer = guarded.get(f"/?kind=silent_edit&token={TOKEN}")
     assert answer.status_code == 307 and answer.headers["location"] == "/?kind=silent_edit"
     cookie = answer.headers["set-cookie"]
-    assert cookie.startswith(f"{TOKEN_COOKIE}=s3cret;")
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
     page = guarded.get("/?kind=silent_edit")
     assert page.status_code == 200 and queue_ids(page.text) == [4, 1]
     # The cookie does not exempt a write from the CSRF check; a bearer token does.
     body = {"decision": "accepted"}
     assert guarded.post("/api/changes/1/review", json=body).status_code == 403
+    session = guarded.cookies[SESSION_COOKIE]
     guarded.cookies.clear()
     answer = guarded.post(
-        "/api/changes/1/review", json=body, headers={"Authorization": "Bearer s3cret"}
+        "/api/changes/1/review", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
     )
     assert answer.status_code == 200
+    # The session holds across a restart with the same token, and ends with a new token.
+    for token, status in ((TOKEN, 200), (TOKEN[::-1], 401)):
+        with TestClient(create_app(archive, token=token)) as restarted:
+            restarted.cookies.set(SESSION_COOKIE, session)
+            assert restarted.get("/").status_code == status
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/?token={}",
+        "/changes/1?token={}",
+        "/?%74oken={}",
+        "https://review.example/?token={}",
+        "/?kind=silent_edit&token={}&token={}",
+    ],
+)
+def test_the_token_never_travels_in_a_cookie(guarded: TestClient, url: str) -> None:
+    answer = guarded.get(url.format(TOKEN, TOKEN))
+    assert answer.status_code == 307
+    cookies = answer.headers.get_list("set-cookie")
+    assert len(cookies) == 1 and TOKEN not in cookies[0] and TOKEN[-12:] not in cookies[0]
+    assert TOKEN not in answer.headers["location"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "//evil.example/",
+        "///evil.example/",
+        "/\\evil.example/",
+        "/\\/evil.example/",
+        "/%2F%2Fevil.example/",
+        "/%5C%5Cevil.example/",
+        "/https://evil.example/",
+        "https://evil.example/",  # an absolute request target
+    ],
+)
+def test_the_token_redirect_stays_on_this_server(guarded: TestClient, path: str) -> None:
+    url = path if path.startswith("https:") else f"http://testserver{path}"  # path as it is
+    answer = guarded.get(f"{url}?token={TOKEN}&kind=x")
+    assert answer.status_code == 307
+    location = answer.headers["location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    # As a browser resolves it (the WHATWG parser folds \ into /, as urljoin does not).
+    assert urlsplit(urljoin("http://127.0.0.1:8000/", location.replace("\\", "/"))).netloc == (
+        "127.0.0.1:8000"
+    )
+    assert location.endswith("?kind=x")
+
+
+def test_a_short_token_is_refused(archive: sessionmaker[Session]) -> None:
+    with pytest.raises(MfawatchError, match="at least 32"):
+        create_app(archive, token="s3cret")
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        ("/?token=s3cret", "/?token=…"),
+        ("/?%74oken=s3cret", "/?%74oken=…"),
+        ("/?%74%6F%6B%65%6E=s3cret&kind=x", "/?%74%6F%6B%65%6E=…&kind=x"),
+        ("/?kind=x&%2574oken=s3cret", "/?kind=x&%2574oken=…"),  # encoded twice
+        ("/?TOKEN=s3%63ret;token=s3cret", "/?TOKEN=…;token=…"),
+        ("/changes/1?t%6Fken=s3cret+s3cret", "/changes/1?t%6Fken=…"),
+        ("/?tokens=kept&a=token", "/?tokens=kept&a=token"),
+        ("/token=kept", "/token=kept"),
+    ],
+)
+def test_the_access_log_hides_the_token_however_encoded(target: str, shown: str) -> None:
+    assert redact_token(target) == shown
 
 
 def test_without_a_token_the_host_can_be_pinned(archive: sessionmaker[Session]) -> None:
@@ -480,6 +700,14 @@ def test_serve_refuses_an_open_address_without_a_token(db_url: str) -> None:
     assert stderr.count("\n") == 1
 
 
+def test_serve_refuses_a_short_token(db_url: str) -> None:
+    proc = serve(db_url, "--port", "1", token="s3cret-but-short")
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and stdout == ""
+    assert stderr.startswith("mfawatch: error: MFAWATCH_TOKEN has 16 characters, it needs at")
+    assert stderr.count("\n") == 1 and "s3cret" not in stderr
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -497,7 +725,7 @@ def wait_for(url: str) -> httpx.Response:
             time.sleep(0.2)
 
 
-@pytest.mark.parametrize("token", [None, "s3cret"])
+@pytest.mark.parametrize("token", [None, TOKEN])
 def test_serve_answers_on_loopback(archive: object, db_url: str, token: str | None) -> None:
     port = free_port()
     proc = serve(db_url, "--port", str(port), token=token)
@@ -511,10 +739,13 @@ def test_serve_answers_on_loopback(archive: object, db_url: str, token: str | No
             assert first.status_code == 401
             bearer = {"Authorization": f"Bearer {token}"}
             assert httpx.get(f"http://127.0.0.1:{port}/", headers=bearer).status_code == 200
-            httpx.get(f"http://127.0.0.1:{port}/?token={token}")
+            for query in (f"token={token}", f"%74oken={token}"):
+                traded = httpx.get(f"http://127.0.0.1:{port}/?{query}")
+                assert traded.status_code == 307 and "s3cret" not in str(traded.headers)
     finally:
         proc.terminate()
         stdout, stderr = proc.communicate(timeout=20)
     assert "s3cret" not in stdout + stderr  # the access log hides a token given in the URL
     if token:
         assert "GET /?token=… HTTP/1.1" in stdout + stderr
+        assert "GET /?%74oken=… HTTP/1.1" in stdout + stderr

@@ -35,6 +35,11 @@ COMMANDS = {
 QUICK = {"changes", "diff", "review", "history", "show", "pages", "runs"}
 
 
+# The only commands that may create a database (and its tables); the others, queries and
+# `review` and `serve`, need an archive that exists and say so when there is none.
+CREATES = {"crawl", "schedule", "demo"}
+
+
 class _Commands(LazyGroup):
     modules = COMMANDS
 
@@ -71,7 +76,12 @@ def _options(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = State(db_url=db, config_path=config, verbose=verbose)
+    ctx.obj = State(
+        db_url=db,
+        config_path=config,
+        verbose=verbose,
+        may_create=ctx.invoked_subcommand in CREATES,
+    )
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand not in QUICK:
         gc.enable()  # off since main(), for start-up

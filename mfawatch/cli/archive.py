@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mfawatch.changeview import iso
+from mfawatch.changeview import declared_text, iso
 from mfawatch.cli.common import State, console, parse_when, print_json
 from mfawatch.text import printable
 
@@ -34,6 +34,7 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
                 "fetched_at": iso(fetch.fetched_at),
                 "http_status": fetch.http_status,
                 "last_updated": iso(fetch.declared_date),
+                "last_updated_time": iso(fetch.declared_time),
                 "last_updated_raw": fetch.declared_raw,
                 "content_hash": digest,
                 "raw_hash": fetch.raw_hash,
@@ -57,7 +58,9 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
         table.add_row(
             row["fetched_at"][:19].replace("T", " "),
             str(row["http_status"] or "-"),
-            row["last_updated"] or (row["last_updated_raw"] and "?") or "none",
+            declared_text(row["last_updated"], row["last_updated_time"])
+            or (row["last_updated_raw"] and "?")
+            or "none",
             (row["content_hash"] or "-")[:12],
             row["outcome"],
             Text(printable(row["error"] or "")),
@@ -78,7 +81,7 @@ def show(
     from storage.queries import resolve_page, version_at
 
     state: State = ctx.obj
-    when = parse_when(at, end_of_day=True) if at else None
+    when = parse_when(at, end_of_day=True) if at is not None else None
     with state.sessions()() as session:
         page = resolve_page(session, url, state.identify)
         fetch, version = version_at(session, page.id, when)
@@ -90,6 +93,7 @@ def show(
             "status": "removed" if version is None else "present",
             "title": version.title if version else None,
             "last_updated": iso(fetch.declared_date) if version else None,
+            "last_updated_time": iso(fetch.declared_time) if version else None,
             "version_first_seen": iso(version.first_seen_at) if version else None,
             "content_hash": version.text_hash if version else None,
             "text": version.text if version else None,
@@ -104,7 +108,8 @@ def show(
         gone = f"{header}: the page was gone ({fetch.error or 'removed'})"
         console().print(Text(printable(gone)))
         return
-    console().print(Text(printable(f"{header}; last updated: {data['last_updated'] or 'none'}\n")))
+    declared = declared_text(data["last_updated"], data["last_updated_time"]) or "none"
+    console().print(Text(printable(f"{header}; last updated: {declared}\n")))
     console().print(Text(printable(data["text"] or "")), soft_wrap=True)
 
 
@@ -114,10 +119,12 @@ def pages(
     as_json: JSON = False,
 ) -> None:
     """What is watched: every archived page with its state and last declared date."""
-    from storage.queries import list_pages
+    from storage.queries import check_site, list_pages
 
     state: State = ctx.obj
     with state.sessions()() as session:
+        if site is not None:
+            check_site(session, site)
         rows: list[dict[str, Any]] = [
             {
                 "url": p.url,
@@ -127,6 +134,7 @@ def pages(
                 "title": p.title,
                 "status": p.status,
                 "last_updated": iso(p.declared_date),
+                "last_updated_time": iso(p.declared_time),
                 "last_updated_raw": p.declared_raw,
                 "first_seen_at": iso(p.first_seen_at),
                 "last_seen_at": iso(p.last_seen_at),
@@ -145,7 +153,7 @@ def pages(
             Text(printable(row["key"])),
             Text(printable(row["title"] or ""), overflow="ellipsis", no_wrap=True),
             row["status"],
-            row["last_updated"] or "none",
+            declared_text(row["last_updated"], row["last_updated_time"]) or "none",
             row["last_seen_at"][:16].replace("T", " "),
         )
     console().print(table)

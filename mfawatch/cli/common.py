@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from mfawatch.errors import ConfigError, MfawatchError
+from mfawatch.text import json_text
 
 # Imported where used: Rich, the sites file's parser and the ORM cost a query command time
 # (and --json prints without Rich).
@@ -40,13 +40,14 @@ class State:
     db_url: str | None
     config_path: str | None
     verbose: bool = False
+    may_create: bool = False  # True for the commands in mfawatch.cli.CREATES
     _sessions: sessionmaker[Session] | None = field(default=None, repr=False)
 
     def sessions(self) -> sessionmaker[Session]:
         if self._sessions is None:
             from storage.db import open_database
 
-            self._sessions = open_database(self.db_url)
+            self._sessions = open_database(self.db_url, create=self.may_create)
         return self._sessions
 
     def close(self) -> None:
@@ -103,13 +104,23 @@ def parse_when(value: str, *, end_of_day: bool = False) -> dt.datetime:
             moment = dt.time.max if end_of_day else dt.time.min
             return dt.datetime.combine(day, moment, tzinfo=dt.UTC)
         parsed = dt.datetime.fromisoformat(value)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
     except ValueError:
         raise MfawatchError(
             f"not a date: {value!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
         ) from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is in year 10000 in UTC
+        raise MfawatchError(
+            f"date out of range: {value!r} (in UTC it is not in years 1-9999)"
+        ) from None
+
+
+def at_least_one(value: int, option: str) -> int:
+    """A count such as --limit: 0 or less is a mistake, not "no limit"."""
+    if value < 1:
+        raise MfawatchError(f"{option} must be 1 or more, got {value}")
+    return value
 
 
 def print_json(data: Any) -> None:
-    # ensure_ascii=False keeps Azerbaijani and Russian readable; control characters are escaped.
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_text(data) + "\n")

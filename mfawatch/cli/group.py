@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
+import os
 import sys
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
@@ -18,6 +20,9 @@ from typer._coercion import RuntimeParam, build_runtime_param
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from mfawatch.errors import MfawatchError
+from mfawatch.text import printable
+
+log = logging.getLogger(__name__)
 
 # typer's vendored click.Command (typer._click is private).
 Command = Any
@@ -43,10 +48,48 @@ class LazyGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
+            check_utf8(ctx)
             return super().invoke(ctx)
         except MfawatchError as exc:
             print(f"mfawatch: error: {exc}", file=sys.stderr)
             raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:
+            refused = database_refusal(exc)
+            if refused is None:
+                raise
+            log.debug("the database refused", exc_info=True)
+            print(f"mfawatch: error: {refused}", file=sys.stderr)
+            raise typer.Exit(2) from None
+
+
+def database_refusal(exc: BaseException) -> str | None:
+    """What the database said, when ``exc`` is its refusal (a read-only file or transaction,
+    a full disk, a lost connection); None for anything else."""
+    errors = sys.modules.get("sqlalchemy.exc")  # loaded if a database was used at all
+    if errors is None or not isinstance(exc, errors.DBAPIError):
+        return None
+    reason = (str(exc.orig) or type(exc.orig).__name__).strip().splitlines()[0]
+    return f"the database refused: {printable(reason)}"
+
+
+# Parameters that name files: a file name may be any bytes, so these alone may be non-UTF-8.
+PATHS = {"config", "config_path", "output", "folder"}
+
+
+def check_utf8(ctx: Any) -> None:
+    """Arguments are text (URLs, notes, names) bound for the database and the terminal:
+    bytes that are not UTF-8 (the surrogates of os.fsdecode) are refused here, once."""
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        values = value if isinstance(value, list | tuple) else [value]
+        for one in values:
+            if param.name in PATHS or not isinstance(one, str):
+                continue
+            try:
+                one.encode("utf-8")
+            except UnicodeEncodeError:
+                name = param.opts[0] if isinstance(param, TyperOption) else param.metavar
+                raise MfawatchError(f"{name} is not UTF-8 text: {os.fsencode(one)!r}") from None
 
 
 class _Commands(MutableMapping[str, Command]):
@@ -90,6 +133,10 @@ def module_commands(module_name: str) -> dict[str, Command]:
 
 
 class PlainCommand(TyperCommand):
+    def invoke(self, ctx: Any) -> Any:
+        check_utf8(ctx)
+        return super().invoke(ctx)
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         plain_values(self.get_params(ctx))
         return super().parse_args(ctx, args)

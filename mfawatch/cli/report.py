@@ -35,10 +35,17 @@ def report(
     if fmt not in FORMATS:
         raise MfawatchError(f"--format must be one of {', '.join(FORMATS)}")
     filters = ReportFilters(
-        status=status, since=parse_when(since) if since else None, site=site, kind=kind
+        status=status,
+        since=parse_when(since) if since is not None else None,
+        site=site,
+        kind=kind,
     )
+    from storage.queries import check_site
+
     state: State = ctx.obj
     with state.sessions()() as session:
+        if site is not None:
+            check_site(session, site)
         gathered = gather_report(session, filters)
         text = render_report(gathered, fmt)
     if output is None:

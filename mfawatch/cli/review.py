@@ -7,8 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mfawatch.changeview import change_detail, change_pieces, change_summary, diff_json
-from mfawatch.cli.common import State, console, parse_when, print_json
+from mfawatch.changeview import (
+    change_detail,
+    change_pieces,
+    change_summary,
+    declared_text,
+    diff_json,
+)
+from mfawatch.cli.common import State, at_least_one, console, parse_when, print_json
 from mfawatch.errors import MfawatchError
 from mfawatch.text import printable
 
@@ -44,10 +50,14 @@ def changes(
 
         if kind not in set(ChangeKind):
             raise MfawatchError(f"--kind must be one of {', '.join(ChangeKind)}")
-    from storage.queries import list_changes
+    when = parse_when(since) if since is not None else None
+    at_least_one(limit, "--limit")
+    from storage.queries import check_site, list_changes
 
     state: State = ctx.obj
     with state.sessions()() as session:
+        if site is not None:
+            check_site(session, site)
         rows = [
             change_summary(c)
             for c in list_changes(
@@ -55,7 +65,7 @@ def changes(
                 status=status,
                 kind=kind,
                 site=site,
-                since=parse_when(since) if since else None,
+                since=when,
                 limit=limit,
             )
         ]
@@ -70,7 +80,7 @@ def changes(
 
     table = Table("id", "kind", "status", "detected", "last updated (old → new)", "site", "page")
     for row in rows:
-        declared = f"{row['old_last_updated'] or 'none'} → {row['new_last_updated'] or 'none'}"
+        declared = _declared_move(row)
         table.add_row(
             str(row["id"]),
             row["kind"],
@@ -131,15 +141,19 @@ def _print_change_header(data: dict[str, Any]) -> None:
     lines = [
         f"change #{data['id']}  {data['kind']}  ({data['status']})",
         f"page      {printable(data['url'])}  [{data['site']}, {data['lang']}]",
-        f"declared  {data['old_last_updated'] or 'none'} → {data['new_last_updated'] or 'none'}",
+        f"declared  {_declared_move(data)}",
         f"window    last seen old {window['last_seen_old'] or '-'}; "
         f"first seen new {window['first_seen_new']}",
         f"words     +{data['words_added']} -{data['words_removed']}",
     ]
-    if data["new_fetch"]["error"]:
-        lines.append(f"fetch     {printable(data['new_fetch']['error'])}")
+    if data["new_fetch"]["error"] or data["after"]:
+        lines.append(f"fetch     {printable(data['new_fetch']['note'])}")
+    if data["after"]:  # the diff below is the last text; this is what came after it
+        lines.append(f"after     {data['after']}")
     for r in data["reviews"]:
-        lines.append(f"review    {r['at']} {r['status']} by {r['reviewer']}: {r['note'] or ''}")
+        # Notes come from whoever could post a review: escaped like archived text.
+        who, note = printable(r["reviewer"] or "-"), printable(r["note"] or "")
+        lines.append(f"review    {r['at']} {r['status']} by {who}: {note}")
     console().print(Text("\n".join(lines) + "\n"))
 
 
@@ -164,7 +178,7 @@ def review(
 
     state: State = ctx.obj
     with state.sessions().begin() as session:
-        change = review_change(session, change_id, chosen[0], note, _reviewer())
+        change = review_change(session, change_id, chosen[0], note, _reviewer(), again=False)
         data = change_summary(change)
     if as_json:
         print_json(data)
@@ -177,3 +191,9 @@ def _reviewer() -> str | None:
         return getpass.getuser()
     except (KeyError, OSError):
         return None
+
+
+def _declared_move(row: dict[str, Any]) -> str:
+    old = declared_text(row["old_last_updated"], row["old_last_updated_time"]) or "none"
+    new = declared_text(row["new_last_updated"], row["new_last_updated_time"]) or "none"
+    return f"{old} → {new}"

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 import typer
 
 from mfawatch.changeview import iso
-from mfawatch.cli.common import CONFIG_OPTION, State, console, parse_when, print_json
+from mfawatch.cli.common import (
+    CONFIG_OPTION,
+    State,
+    at_least_one,
+    console,
+    parse_when,
+    print_json,
+)
 from mfawatch.errors import MfawatchError
 from mfawatch.text import printable
 
@@ -42,11 +49,20 @@ def schedule(
     if every and cron:
         raise MfawatchError("give --every or --cron, not both")
     from scheduler.service import Options, Service
-    from scheduler.timing import parse_duration
+    from scheduler.timing import make_trigger, parse_duration
     from storage.db import database_url
 
+    if cron is not None and len(cron.split()) != 5:
+        raise MfawatchError(
+            f"--cron takes 5 fields (minute hour day-of-month month day-of-week), "
+            f"got {len(cron.split())}: {cron!r}"
+        )
+    for schedule_text in (every, cron):
+        if schedule_text is not None:
+            make_trigger(schedule_text)  # a bad one is refused now, naming what is wrong
+
     options = Options(
-        every=every or cron,
+        every=every if every is not None else cron,
         jitter=parse_duration(jitter) if jitter else None,
         timeout=parse_duration(timeout),
         grace=parse_duration(grace),
@@ -77,13 +93,16 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
     """Every crawl run: site, trigger, times, status, counts and new changes by kind."""
+    when = parse_when(since) if since is not None else None
+    at_least_one(limit, "--limit")
+    from storage.queries import check_site
     from storage.runs import list_runs, run_summaries
 
     state: State = ctx.obj
     with state.sessions()() as session:
-        found = list_runs(
-            session, site=site, since=parse_when(since) if since else None, limit=limit
-        )
+        if site is not None:
+            check_site(session, site)
+        found = list_runs(session, site=site, since=when, limit=limit)
         counts = run_summaries(session, [r.id for r in found])
         rows: list[dict[str, Any]] = [
             {

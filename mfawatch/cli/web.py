@@ -5,15 +5,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import re
 from typing import Annotated
 
 import typer
 
 from mfawatch.cli.common import State
 from mfawatch.errors import MfawatchError
-
-_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s]*")
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +27,8 @@ def serve(
     On any address but loopback it needs an access token in $MFAWATCH_TOKEN; browsers open
     it once with ?token=…, scripts send Authorization: Bearer ….
     """
+    if not 0 < port < 65536:
+        raise MfawatchError(f"--port must be 1 to 65535, got {port}")
     token = os.environ.get("MFAWATCH_TOKEN") or None
     loopback = is_loopback(host)
     if token is None and not loopback:
@@ -40,8 +39,9 @@ def serve(
     import uvicorn
 
     from mfawatch.web.app import create_app
-    from mfawatch.web.security import LOOPBACK_HOSTS
+    from mfawatch.web.security import LOOPBACK_HOSTS, check_token
 
+    check_token(token)
     state: State = ctx.obj
     # Without a token, answer only to loopback names: a DNS-rebinding page cannot reach us.
     hosts = None if token else {*LOOPBACK_HOSTS, host.strip("[]")}
@@ -67,8 +67,10 @@ def is_loopback(host: str) -> bool:
 
 def _hide_token(record: logging.LogRecord) -> bool:
     """Access log lines show ?token=… (the first visit's URL) without the token."""
+    from mfawatch.web.security import redact_token
+
     if isinstance(record.args, tuple):
         record.args = tuple(
-            _TOKEN_IN_URL.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in record.args
+            redact_token(arg) if isinstance(arg, str) else arg for arg in record.args
         )
     return True

@@ -1,4 +1,5 @@
-"""Fault fixtures: the ways a ministry site misbehaves (SITES.md, "Failure modes").
+"""Fault fixtures: the ways a ministry site misbehaves (errors, blocks, redesigns, broken
+bytes), as others' logs of mfa.gov.az show them.
 
 Each function returns a handler for `MirrorServer.set_handler(path, handler)`, except
 `redirect_loop`, which returns one handler per path of the loop. Pages default to seoul's
@@ -217,6 +218,11 @@ def server_error(status: int = 500) -> Handler:
         return static(html_response(body, 503, headers={"Retry-After": "120"}))
     body = "<html><body><h1>Server Error</h1><p>Something went wrong.</p></body></html>"
     return static(html_response(body, status))
+
+
+def hang_up() -> Handler:
+    """The connection closes before any answer: to the client, the server is unreachable."""
+    return static(Response(hang_up=True))
 
 
 def slow(delay: float, inner: Handler | None = None) -> Handler:

@@ -1,7 +1,7 @@
 """Full HTML pages in the layout of the Azerbaijani MFA's embassy sites.
 
-The markup follows what is known of mfa.gov.az (SITES.md): BEM-style `section_*` classes, the
-body in `div.section_articleInner_body_content--description`, the title repeated as the first
+The markup follows what public scrapers of mfa.gov.az show of it: BEM-style `section_*` classes,
+the body in `div.section_articleInner_body_content--description`, the title repeated as the first
 paragraph, empty `&nbsp;` paragraphs, a "Last updated" line and a "Search in archive" link.
 Every string that comes from a parameter is HTML-escaped.
 """

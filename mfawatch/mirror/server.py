@@ -60,6 +60,8 @@ class Response:
     delay: float = 0.0
     # Close the connection after this many body bytes, although Content-Length promised more.
     cut_after: int | None = None
+    # Close the connection without answering at all (no status line): a reset to the client.
+    hang_up: bool = False
 
 
 Handler = Callable[[Request], Response]
@@ -349,6 +351,10 @@ class _MirrorRequestHandler(BaseHTTPRequestHandler):
 
     def _write(self, response: Response, *, head_only: bool) -> None:
         status, body = response.status, response.body
+        if response.hang_up:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.log_request(status)
         self.send_response_only(status)
         for name, value in self._headers_for(response).items():

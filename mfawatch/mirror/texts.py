@@ -115,7 +115,7 @@ class PageText:
 
 SEOUL_POLITICAL_TITLE = "Political cooperation"
 SEOUL_POLITICAL_LAST_UPDATED = "28.02.2023"
-# Verbatim from seed/000_23dc12a3e4728e67.txt (seoul.mfa.gov.az/en/content/35/...).
+# Verbatim from a real page, tests/fixtures/seoul_political_en.txt (its README says where from).
 SEOUL_POLITICAL_EN: tuple[str, ...] = (
     (
         "Diplomatic relations between the Republic of Azerbaijan and the Republic of Korea were "

@@ -52,7 +52,7 @@ def changes(
 
 
 @router.get("/changes/{change_id}", response_model=ChangeDetail)
-def change(change_id: int, session: SessionDep) -> ChangeDetail:
+def change(change_id: data.Id, session: SessionDep) -> ChangeDetail:
     found = get_change(session, change_id)
     detail = change_detail(found)
     detail["diff"] = diff_json(change_pieces(found))
@@ -64,7 +64,7 @@ def change(change_id: int, session: SessionDep) -> ChangeDetail:
     response_model=ChangeSummary,
     dependencies=[Depends(check_api_csrf)],
 )
-def review(change_id: int, decision: ReviewIn, session: SessionDep) -> ChangeSummary:
+def review(change_id: data.Id, decision: ReviewIn, session: SessionDep) -> ChangeSummary:
     """Record a decision (every one is kept); "pending" puts the change back in the queue."""
     found = review_change(
         session, change_id, decision.decision, decision.note or None, data.reviewer()
@@ -80,7 +80,7 @@ def pages(session: SessionDep, site: str | None = None) -> list[PageSummary]:
 
 
 @router.get("/pages/{page_id}", response_model=PageDetail)
-def page(page_id: int, session: SessionDep) -> PageDetail:
+def page(page_id: data.Id, session: SessionDep) -> PageDetail:
     """A page, every fetch of it (the timeline) and every text it has had."""
     found = data.get_page(session, page_id)
     timeline = [
@@ -89,6 +89,7 @@ def page(page_id: int, session: SessionDep) -> PageDetail:
             fetched_at=f.fetched_at,
             http_status=f.http_status,
             last_updated=f.declared_date,
+            last_updated_time=f.declared_time,
             last_updated_raw=f.declared_raw,
             outcome=f.outcome,
             version_id=f.version_id,
@@ -107,7 +108,7 @@ def page(page_id: int, session: SessionDep) -> PageDetail:
 
 
 @router.get("/versions/{version_id}", response_model=Version)
-def version(version_id: int, session: SessionDep) -> Version:
+def version(version_id: data.Id, session: SessionDep) -> Version:
     found = data.get_version(session, version_id)
     page_url = data.get_page(session, found.page_id).url
     return Version(
@@ -138,6 +139,7 @@ def _page_summary(page: Page) -> PageSummary:
     return PageSummary(
         id=page.id, url=page.url, key=page.key, site=page.site.name, lang=page.lang,
         title=page.title, status=page.status, last_updated=page.declared_date,
+        last_updated_time=page.declared_time,
         first_seen_at=page.first_seen_at, last_seen_at=page.last_seen_at,
         current_version_id=page.current_version_id,
     )  # fmt: skip

@@ -73,6 +73,9 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if _is_api(request):
         return await request_validation_exception_handler(request, exc)
+    if all(e["loc"][0] == "path" for e in exc.errors()):  # /changes/-1, /pages/99999999999
+        message = f"nothing in the archive is at {request.url.path}"
+        return render(request, "error.html", {"title": "Not found", "message": message}, 404)
     problems = "; ".join(
         f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in exc.errors()
     )

@@ -9,8 +9,9 @@ import getpass
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Path, Request
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only, sessionmaker
@@ -25,6 +26,10 @@ from storage.models import Change, ContentVersion, Page, Site
 from storage.queries import REVIEW_STATES, list_changes
 
 STATUSES = (*REVIEW_STATES, "all")
+# The schema's ids are INTEGER columns, 1 to 2**31 - 1 on PostgreSQL: a number outside names
+# nothing, and must not reach the database driver (SQLite's overflows past 2**63, a 500).
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]  # a path parameter: the pages 404, the API 422
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -92,14 +97,14 @@ def choices(session: Session) -> tuple[Sequence[str], Sequence[str]]:
 
 
 def get_page(session: Session, page_id: int) -> Page:
-    page = session.get(Page, page_id)
+    page = session.get(Page, page_id) if 1 <= page_id <= MAX_ID else None
     if page is None:
         raise NotFound(f"no page with id {page_id}")
     return page
 
 
 def get_version(session: Session, version_id: int) -> ContentVersion:
-    version = session.get(ContentVersion, version_id)
+    version = session.get(ContentVersion, version_id) if 1 <= version_id <= MAX_ID else None
     if version is None:
         raise NotFound(f"no archived version with id {version_id}")
     return version

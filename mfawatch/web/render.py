@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from mfawatch.changeview import declared_text
 from mfawatch.text import printable
 from storage.search import MARK_END, MARK_START
 
@@ -45,6 +46,11 @@ def when(value: dt.datetime | dt.date | None) -> str:
     return value.isoformat()
 
 
+def declared(date: dt.date | None, time: dt.time | None = None) -> str:
+    """A declared date, with its time when the page gave one."""
+    return declared_text(date, time) or "–"
+
+
 def snippet_html(snippet: str) -> Markup:
     """A search snippet: the text escaped first, then the match markers made <mark>.
 
@@ -64,6 +70,7 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.filters["when"] = when
+environment.filters["declared"] = declared
 environment.filters["snippet"] = snippet_html
 templates = Jinja2Templates(env=environment)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from mfawatch.changeview import KIND_PRIORITY, change_pieces
+from mfawatch.changeview import AFTER, KIND_PRIORITY, change_pieces, fetch_note
 from mfawatch.detect import ChangeKind
 from mfawatch.diffing import word_diff
 from mfawatch.errors import NotFound
@@ -62,7 +62,7 @@ def queue(
 
 
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
-def change(request: Request, change_id: int, session: SessionDep) -> HTMLResponse:
+def change(request: Request, change_id: data.Id, session: SessionDep) -> HTMLResponse:
     found = get_change(session, change_id)
     return render(
         request,
@@ -70,6 +70,10 @@ def change(request: Request, change_id: int, session: SessionDep) -> HTMLRespons
         {
             "change": found,
             "diff": data.diff_blocks(change_pieces(found)),
+            "after": AFTER.get(found.kind),
+            "fetch_note": fetch_note(
+                found.new_fetch.http_status, found.new_fetch.outcome, found.new_fetch.error
+            ),
             "live": data.live_url(found.page.url),
             "reviews": found.reviews,
         },
@@ -79,7 +83,7 @@ def change(request: Request, change_id: int, session: SessionDep) -> HTMLRespons
 @router.post("/changes/{change_id}/review")
 def review(
     request: Request,
-    change_id: int,
+    change_id: data.Id,
     session: SessionDep,
     decision: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
@@ -101,14 +105,14 @@ def pages(request: Request, session: SessionDep) -> HTMLResponse:
 
 
 @router.get("/pages/{page_id}", response_class=HTMLResponse)
-def page(request: Request, page_id: int, session: SessionDep) -> HTMLResponse:
+def page(request: Request, page_id: data.Id, session: SessionDep) -> HTMLResponse:
     context = _page_context(session, page_id)
     return render(request, "page.html", context)
 
 
 @router.get("/pages/{page_id}/compare", response_class=HTMLResponse)
 def compare(
-    request: Request, page_id: int, session: SessionDep, a: str = "", b: str = ""
+    request: Request, page_id: data.Id, session: SessionDep, a: str = "", b: str = ""
 ) -> HTMLResponse:
     """Two versions of one page, diffed as a change is (the last two by default)."""
     context = _page_context(session, page_id)
@@ -128,7 +132,7 @@ def compare(
 
 
 @router.get("/versions/{version_id}", response_class=HTMLResponse)
-def version(request: Request, version_id: int, session: SessionDep) -> HTMLResponse:
+def version(request: Request, version_id: data.Id, session: SessionDep) -> HTMLResponse:
     found = data.get_version(session, version_id)
     return render(
         request,
@@ -142,7 +146,7 @@ def version(request: Request, version_id: int, session: SessionDep) -> HTMLRespo
 
 
 @router.get("/versions/{version_id}/raw")
-def raw(version_id: int, session: SessionDep) -> Response:
+def raw(version_id: data.Id, session: SessionDep) -> Response:
     """The archived bytes as fetched; the CSP sandboxes them (no script runs, nothing loads)."""
     found = data.get_version(session, version_id)
     return Response(

@@ -20,7 +20,13 @@ class ChangeSummary(BaseModel):
     status: str = Field(description="pending, accepted or dismissed")
     detected_at: dt.datetime
     old_last_updated: dt.date | None = Field(description="The date the old text declared")
+    old_last_updated_time: dt.time | None = Field(
+        default=None, description="Its time of day, when the page gave one"
+    )
     new_last_updated: dt.date | None = Field(description="The date the new text declared")
+    new_last_updated_time: dt.time | None = Field(
+        default=None, description="Its time of day, when the page gave one"
+    )
     words_added: int
     words_removed: int
 
@@ -71,6 +77,9 @@ class PageSummary(BaseModel):
     title: str | None
     status: str = Field(description="active, removed or broken")
     last_updated: dt.date | None = Field(description="The date the page last declared")
+    last_updated_time: dt.time | None = Field(
+        default=None, description="Its time of day, when the page gave one"
+    )
     first_seen_at: dt.datetime
     last_seen_at: dt.datetime
     current_version_id: int | None
@@ -81,6 +90,7 @@ class TimelineFetch(BaseModel):
     fetched_at: dt.datetime
     http_status: int | None
     last_updated: dt.date | None
+    last_updated_time: dt.time | None = None
     last_updated_raw: str | None
     outcome: str
     version_id: int | None

@@ -23,7 +23,8 @@ from mfawatch.detect import Seen
 from mfawatch.errors import ExtractionFailed, PageGone
 from mfawatch.text import bytes_hash
 from scraper.extract import extract_page
-from scraper.middlewares import OffsiteRedirect
+from scraper.logs import escape_log_records
+from scraper.middlewares import OffsiteRedirect, network_errors, on_site
 from storage.archive import FetchResult
 from storage.db import close_database, open_database
 from storage.queries import known_pages
@@ -58,13 +59,20 @@ class MfaSpider(Spider):
         self.allowed_domains = sorted({d for s in self.sites for d in s.allowed_domains})
         self._requested: set[str] = set()  # page identities asked for in this crawl
         self._known: dict[str, _Known] = {}  # by page identity
+        # Why a site's pages were not fetched (robots.txt unreadable, ...): its run's note.
+        self.notes: dict[str, list[str]] = {}
+        self._answered: set[str] = set()  # sites whose server answered at least once
+        self._unreached: dict[str, str] = {}  # a site's first network failure
+        self._network_errors: tuple[type[BaseException], ...] = ()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        escape_log_records()  # before anything from the network is logged
         spider = super().from_crawler(crawler, *args, **kwargs)
         # The sites file's [settings] rank above settings.py and below -s on the command line.
         settings = crawler.settings
         settings.setdict(spider.config.settings, priority="spider")
+        spider._network_errors = network_errors(crawler)
         if spider.config.contact:
             agent = settings.get("USER_AGENT")
             settings.set("USER_AGENT", f"{agent} +{spider.config.contact}", priority="spider")
@@ -74,7 +82,10 @@ class MfaSpider(Spider):
         known_urls = self.load_known(self.settings.get("MFAWATCH_DATABASE_URL"))
         for site in self.sites:
             for url in site.start_urls:
-                yield Request(url, callback=self.parse_menu, cb_kwargs={"site": site})
+                yield Request(
+                    url, callback=self.parse_menu, errback=self.menu_failed,
+                    cb_kwargs={"site": site},
+                )  # fmt: skip
             # Known pages are re-checked even when no menu links them any more: that is how a
             # removal is seen.
             for url in known_urls[site.name]:
@@ -106,6 +117,7 @@ class MfaSpider(Spider):
 
     def parse_menu(self, response: Response, site: Site) -> Iterator[Request]:
         """Relations pages linked from a start page's menus."""
+        self._answered.add(site.name)
         if not isinstance(response, TextResponse):
             return
         # One union query: menus nest (a nav inside a header), each link counts once.
@@ -113,7 +125,7 @@ class MfaSpider(Spider):
         for link in links:
             url = response.urljoin(link.attrib["href"])
             found = page_identity(site.layout, url)
-            if found is None or not _on_site(url, site):
+            if found is None or not on_site(url, site):
                 continue
             text = " ".join(link.css("::text").getall())
             rule = found[1]
@@ -122,6 +134,33 @@ class MfaSpider(Spider):
             request = self._request(site, url, found[0])
             if request is not None:
                 yield request
+
+    def menu_failed(self, failure: Failure) -> None:
+        """A start page that could not be read: one line, no traceback (its pages, known ones
+        excepted, stay unknown for this crawl)."""
+        request = failure.request  # type: ignore[attr-defined]
+        log.warning("menus of %s not read: %s", request.url, _reason(failure))
+        self._failed(request.cb_kwargs["site"], failure)
+
+    def _failed(self, site: Site, failure: Failure) -> None:
+        if isinstance(failure.value, self._network_errors):
+            self._unreached.setdefault(site.name, _reason(failure))
+
+    def closed(self, reason: str) -> None:
+        # Called before the pipeline closes the runs: a site that never answered gets a note
+        # (with robots.txt obeyed, its robots.txt said so already).
+        for name, why in self._unreached.items():
+            if name not in self._answered and not self.notes.get(name):
+                self.notes[name] = [f"site unreachable: {why}"]
+
+    def add_note(self, netloc: str, note: str) -> None:
+        """Note why pages of the sites served from ``netloc`` (host[:port]) were not fetched."""
+        for site in self.sites:
+            notes = self.notes.get(site.name, [])
+            if note not in notes and on_site(
+                f"{urlsplit(site.start_urls[0]).scheme}://{netloc}/", site
+            ):
+                self.notes[site.name] = [*notes, note]
 
     def page_request(self, site: Site, url: str) -> Request | None:
         """The request for a relations page, or None if it is not one or was asked for."""
@@ -153,6 +192,7 @@ class MfaSpider(Spider):
         )
 
     def parse_page(self, response: Response, site: Site, key: str, lang: str) -> FetchResult:
+        self._answered.add(site.name)
         # One item, returned: a generator callback would have Scrapy read this method's source
         # (inspect, ast) for every response, to warn about `return value` in a generator.
         result = self._result(response.meta["mfawatch_start_url"], site, key, lang)
@@ -171,14 +211,13 @@ class MfaSpider(Spider):
             request.meta["mfawatch_start_url"], kwargs["site"], kwargs["key"], kwargs["lang"]
         )
         result.final_url = request.url
-        error_name = type(failure.value).__name__
-        message = failure.getErrorMessage() or _unsaid(failure.value) or error_name
         if isinstance(failure.value, OffsiteRedirect):
             result.final_url = failure.value.target
-            result.seen, result.error = Seen.GONE, message
+            result.seen, result.error = Seen.GONE, str(failure.value)
         else:
-            result.seen, result.error = Seen.FAILED, f"{error_name}: {message}"
-        log.warning("%s: %s", result.url, result.error)
+            result.seen, result.error = Seen.FAILED, _reason(failure)
+            self._failed(kwargs["site"], failure)
+        # The pipeline's line for the page says it, once.
         return result
 
     def _result(self, url: str, site: Site, key: str, lang: str) -> FetchResult:
@@ -221,7 +260,15 @@ def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: st
         result.seen = Seen.CONTENT
         result.title, result.text = page.title, page.text
         result.declared_raw, result.declared_date = page.declared_raw, page.declared_date
+        result.declared_time = page.declared_time
         result.error = page.note
+
+
+def _reason(failure: Failure) -> str:
+    """A failed request's error in one line: the exception's name and message."""
+    name = type(failure.value).__name__
+    message = failure.getErrorMessage() or _unsaid(failure.value) or name
+    return message if isinstance(failure.value, OffsiteRedirect) else f"{name}: {message}"
 
 
 def _unsaid(exc: BaseException | None) -> str | None:
@@ -232,11 +279,6 @@ def _unsaid(exc: BaseException | None) -> str | None:
     reasons = getattr(exc.__cause__, "reasons", None) or []
     how = "; ".join(m for m in (r.getErrorMessage() for r in reasons) if m)
     return "the connection ended before the whole body arrived" + (f" ({how})" if how else "")
-
-
-def _on_site(url: str, site: Site) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == d or host.endswith("." + d) for d in site.allowed_domains)
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -39,13 +39,13 @@ EXTRACT_KEYS = (
 )  # fmt: skip
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 
-# The [settings] that mfawatch or Scrapy read as numbers or switches, with the least value
-# that makes sense: a wrong one would otherwise fail inside Scrapy, mid-crawl. Other names
-# pass through as they are.
+# The [settings] that mfawatch or Scrapy read as numbers or switches: (kind, least value,
+# whether the least is allowed). A wrong value would otherwise fail inside Scrapy, mid-crawl.
+# Other names pass through as they are.
 _NUMBER, _INT, _BOOL = "a number", "a whole number", "true or false"
-SETTINGS: dict[str, tuple[str, float | None]] = {
+SETTINGS: dict[str, tuple[str, int, bool]] = {
     **dict.fromkeys(
-        ("DOWNLOAD_TIMEOUT", "DNS_TIMEOUT", "AUTOTHROTTLE_TARGET_CONCURRENCY"), (_NUMBER, 0)
+        ("DOWNLOAD_TIMEOUT", "DNS_TIMEOUT", "AUTOTHROTTLE_TARGET_CONCURRENCY"), (_NUMBER, 0, False)
     ),
     **dict.fromkeys(
         (
@@ -53,23 +53,23 @@ SETTINGS: dict[str, tuple[str, float | None]] = {
             "MFAWATCH_RETRY_BACKOFF", "MFAWATCH_RETRY_BACKOFF_MAX", "CLOSESPIDER_TIMEOUT",
             "CLOSESPIDER_TIMEOUT_NO_ITEM", "LOGSTATS_INTERVAL",
         ),
-        (_NUMBER, None),
+        (_NUMBER, 0, True),
     ),
     **dict.fromkeys(
         (
             "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN", "CONCURRENT_ITEMS",
             "REACTOR_THREADPOOL_MAXSIZE",
         ),
-        (_INT, 1),
+        (_INT, 1, True),
     ),
     **dict.fromkeys(
         (
-            "CONCURRENT_REQUESTS_PER_IP", "RETRY_TIMES", "REDIRECT_MAX_TIMES", "DOWNLOAD_MAXSIZE",
+            "RETRY_TIMES", "REDIRECT_MAX_TIMES", "DOWNLOAD_MAXSIZE",
             "DOWNLOAD_WARNSIZE", "CLOSESPIDER_PAGECOUNT", "CLOSESPIDER_ITEMCOUNT",
             "CLOSESPIDER_ERRORCOUNT", "DEPTH_LIMIT", "DNSCACHE_SIZE", "MEMUSAGE_LIMIT_MB",
             "MEMUSAGE_WARNING_MB", "URLLENGTH_LIMIT",
         ),
-        (_INT, None),
+        (_INT, 0, True),
     ),
     **dict.fromkeys(
         (
@@ -80,7 +80,7 @@ SETTINGS: dict[str, tuple[str, float | None]] = {
             "DOWNLOAD_FAIL_ON_DATALOSS", "COMPRESSION_ENABLED", "HTTPERROR_ALLOW_ALL",
             "STATS_DUMP",
         ),
-        (_BOOL, None),
+        (_BOOL, 0, True),
     ),
 }  # fmt: skip
 # A type selector, classes, or both: scraper/extract.py drops these without BeautifulSoup's
@@ -283,11 +283,11 @@ def setting_problem(name: str, value: Any) -> str | None:
     >>> setting_problem("ITEM_PIPELINES", {}) is None  # not a number: passed on as it is
     True
     """
-    kind, least = SETTINGS.get(name, (None, None))
-    if kind is None:
+    if name not in SETTINGS:
         return None
+    kind, least, allowed = SETTINGS[name]
     if kind == _BOOL:
-        ok = isinstance(value, bool)
+        ok = isinstance(value, bool) or (type(value) is int and value in (0, 1))  # as Scrapy
     else:
         number = isinstance(value, int) if kind == _INT else isinstance(value, int | float)
         ok = number and not isinstance(value, bool)
@@ -295,9 +295,8 @@ def setting_problem(name: str, value: Any) -> str | None:
             return f"must be a finite number, got {value!r}"
     if not ok:
         return f"expected {kind}, got {_show(value)}"
-    if kind != _BOOL and (value <= 0 if least == 0 else value < (least or 0)):
-        bound = "more than 0" if least == 0 else f"{least} or more" if least else "0 or more"
-        return f"must be {bound}, got {value!r}"
+    if kind != _BOOL and (value < least if allowed else value <= least):
+        return f"must be {f'{least} or more' if allowed else f'more than {least}'}, got {value!r}"
     return None
 
 

@@ -13,7 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from mfawatch.cli import app
-from mfawatch.config import DEFAULT_SITES, load_config, load_layout, page_identity
+from mfawatch.config import (
+    DEFAULT_SITES,
+    SETTINGS,
+    load_config,
+    load_layout,
+    page_identity,
+    setting_problem,
+)
 from mfawatch.errors import ConfigError
 
 LAYOUT = load_layout("mfa.gov.az")
@@ -462,3 +469,17 @@ def test_selectors_are_checked_as_parsel_compiles_them(tmp_path: Path, css: str)
         assert "extract.title: bad CSS selector" in str(exc)
         accepted = False
     assert accepted == parsel_accepts
+
+
+def test_the_checked_settings_are_real_and_their_defaults_pass() -> None:
+    # A name in the table that Scrapy (or scraper/settings.py) does not know would check
+    # nothing; a default the check refuses would refuse a file that only repeats it.
+    import scrapy.settings.default_settings as scrapy_defaults
+
+    import scraper.settings as ours
+
+    for name in SETTINGS:
+        defaults = [getattr(m, name) for m in (scrapy_defaults, ours) if hasattr(m, name)]
+        assert defaults, f"{name} is not a Scrapy or mfawatch setting"
+        for value in defaults:
+            assert setting_problem(name, value) is None, (name, value)

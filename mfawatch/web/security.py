@@ -125,13 +125,12 @@ def install(app: FastAPI, token: str | None, allowed_hosts: Collection[str] | No
     async def guard(request: Request, call_next: Handler) -> Response:
         response = _refusal(request, keys, token, allowed_hosts)
         if response is None:
-            sid = request.state.session_id
-            fresh = None
-            if sid is None and token is None:
-                sid, fresh = keys.new_session()
-            # A write carries the CSRF token of the session its cookie names; a page shows
-            # the token of the session it hands out.
+            # A write must carry the CSRF token of the session its cookie names; a page shows
+            # the token of its session, a new one on a first visit to a token-less app.
             known = request.state.session_id
+            sid, fresh = known, None
+            if known is None and token is None:
+                sid, fresh = keys.new_session()
             request.state.csrf_expected = keys.csrf_token(known) if known else None
             request.state.csrf_token = keys.csrf_token(sid) if sid else ""
             response = await call_next(request)

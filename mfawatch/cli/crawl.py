@@ -243,8 +243,9 @@ def run_crawl(
 def _stop_crawl(process: Any, crawler: Any, first: bool) -> None:
     """Stop gracefully (the spider closes as "shutdown", its runs "interrupted"), or at a
     second signal at once, as Scrapy's own handlers do."""
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
 
+    reactor: Any = installed  # the module's type is not the reactor's
     if not first:
         with contextlib.suppress(RuntimeError):  # already stopping
             reactor.stop()

@@ -173,9 +173,7 @@ class ArchivePipeline:
                 for run_id in self.run_ids.values():
                     finish_run(session, run_id, status, note)
         except SQLAlchemyError as exc:
-            # The runs stay "running"; the crawl command closes them when it can (see crawl.py).
+            # Not even a run row could be written (a disk full to the last byte): one line; the
+            # runs stay "running" until the next crawl of their sites closes them.
             log.error("could not record the end of the crawl: %s", failure_cause(exc))
-            stats = self.crawler.stats
-            if stats is not None:
-                stats.set_value("mfawatch/unfinished", (status, note or failure_cause(exc)))
         close_database(self.Session)

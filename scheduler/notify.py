@@ -1,6 +1,6 @@
 """Notifications through Apprise: one message per run that found changes, one per failed or
-unhealthy run. Target URLs carry secrets (tokens, passwords): they are never logged or printed;
-a target is named by its scheme only.
+unhealthy run. Target URLs carry secrets (tokens, passwords, in their paths too): they are never
+logged or printed, not even under -v; a target is named by its scheme only.
 """
 
 from __future__ import annotations
@@ -91,9 +91,11 @@ def send(targets: Sequence[str], messages: Sequence[Message]) -> int:
         return 0
     import apprise
 
-    # Apprise logs delivery problems with the target URL; keep its own logger quiet and say
-    # ourselves, without the URL, what failed.
-    logging.getLogger("apprise").setLevel(logging.CRITICAL)
+    # Apprise logs delivery problems with the target URL, and urllib3 (under requests) logs
+    # each request's path at DEBUG, where webhooks keep their tokens: keep both quiet, even
+    # under -v, and say ourselves, without the URL, what failed.
+    for name in ("apprise", "urllib3"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     hub = apprise.Apprise()
     for url in targets:
         if not hub.add(url):

@@ -125,11 +125,16 @@ class Service:
         started = dt.datetime.now(dt.UTC)
         log.info("%s: run started", site)
         command = [
-            sys.executable, "-m", "mfawatch", "--db", self.db_url, "--config",
-            str(self.config.path), "crawl", "--site", site, "--trigger", "schedule",
+            sys.executable, "-m", "mfawatch", "--config", str(self.config.path),
+            "crawl", "--site", site, "--trigger", "schedule",
         ]  # fmt: skip
+        # The database URL may hold a password: a command line is readable by every user of
+        # the machine (ps, /proc), the environment only by the process's owner.
+        env = {**os.environ, "MFAWATCH_DATABASE_URL": self.db_url}
         # Its own session: a terminal's Ctrl-C reaches the service, which decides for it.
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+        child = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, env=env, start_new_session=True
+        )
         with self._changed:
             self._active[site] = child
         if self.stopping.is_set():  # the stop came while it was starting

@@ -9,15 +9,45 @@ from typing import Any, Self
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.logformatter import LogFormatter, LogFormatterResult
 from sqlalchemy.exc import SQLAlchemyError
 
 from mfawatch.config import layout_fingerprint
+from mfawatch.text import printable
 from storage.archive import FetchResult
 from storage.db import close_database, open_database
 from storage.recorder import BATCH_SECONDS, CrawlWriter
-from storage.runs import finish_run, start_run
+from storage.runs import DISK_FULL, failure_cause, finish_run, start_run
 
 log = logging.getLogger(__name__)
+
+
+class ItemLogFormatter(LogFormatter):
+    """Scrapy's log lines about items, without the item: a FetchResult carries the page's whole
+    body, and a full disk once turned every dropped page into megabytes of stderr. The pipeline
+    logs what was lost, and why, itself."""
+
+    def scraped(self, item: Any, response: Any, spider: Spider) -> LogFormatterResult:
+        return {"level": logging.DEBUG, "msg": "Scraped %(url)s", "args": {"url": _url(item)}}
+
+    def dropped(
+        self, item: Any, exception: BaseException, response: Any, spider: Spider
+    ) -> LogFormatterResult:
+        result = super().dropped(item, exception, response, spider)
+        return {**result, "msg": "Dropped: %(exception)s", "args": {"exception": exception}}
+
+    def item_error(
+        self, item: Any, exception: BaseException, response: Any, spider: Spider
+    ) -> LogFormatterResult:
+        return {
+            "level": logging.ERROR,
+            "msg": "Error processing %(url)s",
+            "args": {"url": _url(item)},
+        }
+
+
+def _url(item: Any) -> str:
+    return printable(str(getattr(item, "url", None) or type(item).__name__))
 
 
 class ArchivePipeline:
@@ -42,15 +72,23 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         self.Session = open_database(self.database_url)
         spider: Any = self.crawler.spider
-        with self.Session.begin() as session:
-            for site in spider.sites:
-                self.run_ids[site.name] = start_run(
-                    session,
-                    site.name,
-                    site.layout.name,
-                    self.trigger,
-                    layout_fingerprint(site.layout),
-                )
+        try:
+            with self.Session.begin() as session:
+                for site in spider.sites:
+                    self.run_ids[site.name] = start_run(
+                        session,
+                        site.name,
+                        site.layout.name,
+                        self.trigger,
+                        layout_fingerprint(site.layout),
+                    )
+        except SQLAlchemyError as exc:
+            # No run to record anything in (a full disk, say): one line, and no crawl. Raising
+            # here would bring Scrapy's tracebacks; its engine is closed once it runs.
+            self.run_ids = {}
+            log.error("could not start the crawl: %s", failure_cause(exc))
+            self.crawler.signals.connect(self._close_at_start, signal=signals.engine_started)
+            return
         self.writers = {name: CrawlWriter(self.Session, rid) for name, rid in self.run_ids.items()}
         # Batched fetches wait; while the crawl waits on a slow page, a timer writes them, so a
         # crash loses at most about BATCH_SECONDS of them.
@@ -75,7 +113,8 @@ class ArchivePipeline:
             # The page is lost for this crawl (with a batch waiting before it, if any), never
             # what was stored before it.
             self._lost(exc, item.url, 1 + writer.dropped - dropped)
-            raise DropItem(f"database error on {item.url}") from None
+            # Said once, above; Scrapy's own line about it only under -v.
+            raise DropItem(f"database error on {item.url}", log_level="DEBUG") from None
         stats.inc_value(f"mfawatch/outcome/{recorded.outcome}")
         if recorded.change_kind:
             stats.inc_value(f"mfawatch/change/{recorded.change_kind}")
@@ -98,14 +137,22 @@ class ArchivePipeline:
             except SQLAlchemyError as exc:
                 self._lost(exc, f"{waiting} batched fetches of {writer.site}", waiting)
 
+    def _close_at_start(self) -> None:
+        from scrapy.utils.defer import deferred_from_coro
+
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="could not start"))
+
     def _lost(self, exc: SQLAlchemyError, what: str, count: int = 1) -> None:
+        """One line per loss, with the cause only: never the item (its body may be megabytes)."""
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("mfawatch/db_errors", count)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        cause = failure_cause(exc)
         if stats.get_value("mfawatch/db_error") is None:  # the run's note names the first
             stats.set_value("mfawatch/db_error", reason)
-        log.error("could not archive %s: %s", what, reason)
+            stats.set_value("mfawatch/db_cause", cause)
+        log.error("could not archive %s: %s", what, cause if cause == DISK_FULL else reason)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if not hasattr(self, "Session"):
@@ -122,9 +169,16 @@ class ArchivePipeline:
         if lost and stats:
             status = "failed"
             note = f"{lost} fetches could not be archived ({stats.get_value('mfawatch/db_error')})"
+            if stats.get_value("mfawatch/db_cause") == DISK_FULL:
+                note = f"{DISK_FULL}: {note}"
         notes: dict[str, list[str]] = getattr(spider, "notes", {})  # why pages were not fetched
-        with self.Session.begin() as session:
-            for name, run_id in self.run_ids.items():
-                why = [*notes.get(name, []), *([note] if note else [])]
-                finish_run(session, run_id, status, "; ".join(why) or None)
+        try:
+            with self.Session.begin() as session:
+                for name, run_id in self.run_ids.items():
+                    why = [*notes.get(name, []), *([note] if note else [])]
+                    finish_run(session, run_id, status, "; ".join(why) or None)
+        except SQLAlchemyError as exc:
+            # Not even a run row could be written (a disk full to the last byte): one line; the
+            # runs stay "running" until the next crawl of their sites closes them.
+            log.error("could not record the end of the crawl: %s", failure_cause(exc))
         close_database(self.Session)

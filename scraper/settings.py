@@ -17,6 +17,7 @@ USER_AGENT = "mfawatch/0.1 (archiver of public bilateral-relations pages)"
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+LOG_FORMATTER = "scraper.pipelines.ItemLogFormatter"  # items logged by URL, never whole
 
 # Throttling: one request at a time per site, slower when the server is slow.
 # Requests waiting out their site's delay count against CONCURRENT_REQUESTS: with 8, a crawl of

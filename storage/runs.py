@@ -12,6 +12,7 @@ vanished from most pages that had it.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,35 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from storage.models import GOOD_OUTCOMES, Change, Fetch, Outcome, Page, Run, Site, utcnow
 
 RUN_STATES = ("running", "ok", "failed", "timed_out", "interrupted", "unhealthy")
+DISK_FULL = "disk full"
+_SQLITE_FULL = 13  # sqlite3.SQLITE_FULL from Python 3.11 on
+_PG_DISK_FULL = "53100"  # PostgreSQL's SQLSTATE disk_full (psycopg.errors.DiskFull)
+
+
+def failure_cause(exc: BaseException) -> str:
+    """Why a write failed, as a run's note gives it: "disk full" for a full disk, whatever
+    reported it (errno ENOSPC or EDQUOT, SQLite's SQLITE_FULL, PostgreSQL's DiskFull); else
+    the first line of the database's own message.
+
+    >>> import errno, sqlite3
+    >>> failure_cause(OSError(errno.ENOSPC, "No space left on device"))
+    'disk full'
+    >>> full = sqlite3.OperationalError("database or disk is full")
+    >>> full.sqlite_errorcode = 13
+    >>> failure_cause(full)
+    'disk full'
+    >>> failure_cause(ValueError("bad value\\nmore"))
+    'bad value'
+    """
+    orig = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's exception
+    if isinstance(orig, OSError) and orig.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DISK_FULL
+    if getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL:
+        return DISK_FULL
+    if getattr(orig, "sqlstate", None) == _PG_DISK_FULL:
+        return DISK_FULL
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
 
 
 def start_run(

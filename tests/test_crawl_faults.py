@@ -32,6 +32,8 @@ from mfawatch.mirror import (
     static,
 )
 from storage.models import Change, ContentVersion, Fetch, Run
+from tests import test_fault_storage
+from tests.test_fault_storage import PAGES, grown_site
 
 EN35 = relations_path("en", 35)
 RU35 = "/ru/content/35/political-cooperation"
@@ -339,3 +341,51 @@ def test_bad_configuration_is_one_line_and_exit_code_2(mfawatch, mirror, session
     # Nothing started: no request to the site, nothing written to the existing archive.
     assert mirror.requests == []
     assert [count(sessions, model) for model in (Run, Fetch, ContentVersion)] == before
+
+
+# -- the disk fills up ------------------------------------------------------------------------
+# The full disk itself (a tmpfs filled up, or SQLite's page count capped, or PostgreSQL's
+# disk_full error from a trigger) is test_fault_storage's; here: what the user sees of it.
+disk_full = test_fault_storage.disk_full
+
+
+def test_a_full_disk_mid_crawl_is_one_line_per_page_and_a_failed_run(
+    mfawatch, mirror, db_url, disk_full
+):
+    url, fill = disk_full
+    archive = dataclasses.replace(mfawatch, db_url=url)
+    archive.crawl()
+    fill()
+    grown_site(mirror, words=20_000)  # each page's new text is ~300 KB: the item is bigger
+    result = archive.crawl(check=False)
+    assert result.code == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    # One line per page lost, with its URL and the cause; the pages' bodies never.
+    assert len(result.stderr) < 4000, result.stderr[:4000]
+    for lang, i in PAGES:
+        lost = [
+            line
+            for line in result.stderr.splitlines()
+            if mirror.url(relations_path(lang, i)) in line
+        ]
+        assert len(lost) == 1 and lost[0].endswith(": disk full"), lost
+    [runs_now, baseline] = archive.json("runs")
+    assert (baseline["status"], runs_now["status"]) == ("ok", "failed")
+    assert runs_now["note"].startswith(f"disk full: {len(PAGES)} fetches could not be archived")
+    assert "seoul (failed)" in result.stdout
+
+
+def test_a_crawl_started_on_a_full_disk_is_one_error_line(mfawatch, mirror, db_url, disk_full):
+    url, fill = disk_full
+    archive = dataclasses.replace(mfawatch, db_url=url)
+    archive.crawl()
+    fill(room=0)  # not even a run row fits
+    result = archive.crawl(check=False)
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-2:] == [
+        result.stderr.splitlines()[-2],
+        "mfawatch: error: the crawl did not start (see the log above)",
+    ]
+    assert result.stderr.splitlines()[-2].endswith("could not start the crawl: disk full")
+    assert (result.code, result.stdout) == (1, "")
+    assert [r["status"] for r in archive.json("runs")] == ["ok"]

@@ -105,16 +105,31 @@ def crawl_children(pid: int) -> list[int]:
     return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
 
 
-def crawl_with_bern_stuck(mfawatch: Mfawatch, bern: MirrorServer, output: int) -> tuple[Any, int]:
-    """`crawl --jobs 2`, bern's crawl (the child process's only site) hanging on its home pages
-    until killed: the crawl process, and that child's pid once bern's crawl has begun."""
-    for path in ("/en", "/az"):
-        bern.set_handler(path, faults.slow(600))
-    proc = subprocess.Popen(
+def alive(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie has ended: its descriptors, locks, are closed)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def start_crawl(mfawatch: Mfawatch, output: int) -> subprocess.Popen[str]:
+    """`crawl --jobs 2` in the background."""
+    return subprocess.Popen(
         [sys.executable, "-m", "mfawatch", "--db", mfawatch.db_url, "-c", str(mfawatch.sites),
          "crawl", "--jobs", "2", "--set", "DOWNLOAD_TIMEOUT=300"],
-        stdout=output, stderr=output, text=True, cwd=REPO,
+        stdout=output, stderr=output, text=True, cwd=REPO, start_new_session=True,
     )  # fmt: skip
+
+
+def crawl_with_bern_stuck(
+    mfawatch: Mfawatch, bern: MirrorServer, output: int, delay: float = 600
+) -> tuple[Any, int]:
+    """`crawl --jobs 2`, bern's crawl (the child process's only site) hanging on its home pages
+    for `delay` seconds: the crawl process, and that child's pid once bern's crawl has begun."""
+    for path in ("/en", "/az"):
+        bern.set_handler(path, faults.slow(delay))
+    proc = start_crawl(mfawatch, output)
     try:
         wait_for(lambda: bern.hits("/en") + bern.hits("/az") > 0, "bern's crawl to start")
         [child] = crawl_children(proc.pid)
@@ -149,21 +164,71 @@ def test_a_crashed_job_loses_nothing_of_the_others(
 
 
 @needs_proc
-def test_a_site_stays_locked_while_its_job_outlives_the_parent(
+def test_a_killed_parent_takes_its_jobs_with_it_and_frees_their_sites(
     mfawatch: Mfawatch, mirrors: dict[str, MirrorServer]
 ) -> None:
-    # The parent took every site's lock; killed, it leaves bern's crawl running in its child,
-    # and a second crawl of bern must still be refused until that child ends.
+    # The parent took every site's lock, which its child shares. Killed, it must not leave that
+    # child crawling bern and holding bern's lock: a second crawl of bern would be refused,
+    # naming the dead parent's pid.
     proc, child = crawl_with_bern_stuck(mfawatch, mirrors["bern"], subprocess.DEVNULL)
     try:
         proc.kill()
         proc.wait(timeout=30)
-        second = mfawatch.crawl("--site", "bern", check=False)
-        assert second.code != 0
-        assert "site 'bern' is being crawled by another process" in second.stderr
+        wait_for(lambda: not alive(child), "the orphaned crawl process to end")
     finally:
         proc.kill()
-        os.kill(child, signal.SIGKILL)
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+    mirrors["bern"].set_site(embassy_site("bern"))
+    mfawatch.crawl("--site", "bern")
+    runs = [r for r in mfawatch.json("runs") if r["site"] == "bern"]
+    assert [(r["status"], r["note"]) for r in runs] == [
+        ("ok", None),
+        ("interrupted", "the crawl process died"),
+    ]
+
+
+@needs_proc
+@pytest.mark.parametrize(
+    ("sig", "when"),
+    [(signal.SIGTERM, "early"), (signal.SIGTERM, "late"), (signal.SIGINT, "early")],
+    ids=["SIGTERM-early", "SIGTERM-late", "Ctrl-C-early"],
+)
+def test_a_signal_stops_every_process_of_the_crawl(
+    mfawatch: Mfawatch, mirrors: dict[str, MirrorServer], sig: int, when: str
+) -> None:
+    # SIGTERM goes to the parent only (`kill PID`, systemd's KillMode=mixed), Ctrl-C to the
+    # whole process group. Early: the child has just been forked, no crawl has begun (nor
+    # installed Scrapy's handlers); late: bern's crawl in the child waits on a slow page.
+    if when == "early":
+        proc = start_crawl(mfawatch, subprocess.PIPE)
+        [child] = wait_for(lambda: crawl_children(proc.pid), "the child process")
+    else:
+        proc, child = crawl_with_bern_stuck(mfawatch, mirrors["bern"], subprocess.PIPE, delay=3)
+    try:
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=60)
+        left = alive(child)  # the parent waits for its children before it exits
+    finally:
+        proc.kill()
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+    assert not left, "the child crawls on after its parent was stopped"
+    assert "Traceback" not in stderr, stderr
+    runs = {r["site"]: r["status"] for r in mfawatch.json("runs")}
+    if not runs:  # stopped before any run began: nothing to sum up
+        assert (proc.returncode, stderr, stdout) == (128 + sig, "mfawatch: interrupted\n", "")
+    else:  # every run that began is closed, and bern's had no time to finish
+        assert proc.returncode == 1
+        assert "running" not in runs.values()
+        assert runs.get("bern", "not begun") in (
+            {"interrupted"} if when == "late" else {"interrupted", "not begun"}
+        )
+        assert summary(stdout)["sites"].count("(interrupted)") >= 1
+    assert when == "late" or set(runs.values()) <= {"interrupted"}
 
 
 def test_jobs_is_documented_and_checked(mfawatch: Mfawatch) -> None:

@@ -184,21 +184,45 @@ sqlite3.connect = sqlite3.dbapi2.connect = connect
 """
 
 
-def fill_sqlite(db_path: Path, mounted: bool, monkeypatch: Any) -> None:
-    """Leave the database no room to grow: fill the tmpfs it lives on to ~96 KB of free
-    space (room for the WAL index and a run row, not for a new version), or, without a mount,
-    cap its page count in every process through a sitecustomize hook."""
-    if mounted:
+# A run row may fit in a page the database has: SQLite's own error for a full disk, raised
+# where the write of a new run would need room that is not there.
+NO_ROOM_HOOK = """\
+import sqlite3, sqlite3.dbapi2
+_connect = sqlite3.connect
+class Cursor(sqlite3.Cursor):
+    def execute(self, sql, *args):
+        if sql.lstrip().upper().startswith("INSERT INTO RUNS"):
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode, full.sqlite_errorname = sqlite3.SQLITE_FULL, "SQLITE_FULL"
+            raise full
+        return super().execute(sql, *args)
+class Connection(sqlite3.Connection):
+    def cursor(self, factory=Cursor):
+        return super().cursor(factory)
+def connect(*args, **kwargs):
+    return _connect(*args, **{**kwargs, "factory": Connection})
+sqlite3.connect = sqlite3.dbapi2.connect = connect
+"""
+
+
+def fill_sqlite(db_path: Path, mounted: bool, monkeypatch: Any, room: int = 96 * 1024) -> None:
+    """Leave the database no room to grow: fill the tmpfs it lives on to `room` bytes of free
+    space (by default room for the WAL index and a run row, not for a new version), or,
+    without a mount, cap its page count in every process through a sitecustomize hook. With
+    no room, a hook refuses a new run as a full disk would (on a full tmpfs SQLite may still
+    find room for one in its WAL)."""
+    if mounted and room:
         stat = os.statvfs(db_path.parent)
         free = stat.f_bavail * stat.f_frsize
         with open(db_path.parent / "filler", "wb") as filler:
-            filler.write(b"\0" * max(free - 96 * 1024, 0))
+            filler.write(b"\0" * max(free - room, 0))
         return
     with sqlite3.connect(db_path) as conn:
         pages = conn.execute("PRAGMA page_count").fetchone()[0] + 8
     hook = db_path.parent / "hook"
     hook.mkdir()
-    (hook / "sitecustomize.py").write_text(PAGE_CAP_HOOK.format(pages=pages), encoding="utf-8")
+    source = PAGE_CAP_HOOK.format(pages=pages) if room else NO_ROOM_HOOK
+    (hook / "sitecustomize.py").write_text(source, encoding="utf-8")
     paths = [str(hook), os.environ.get("PYTHONPATH", "")]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, paths)))
 
@@ -214,6 +238,10 @@ CREATE TRIGGER disk_full BEFORE INSERT ON versions
 CREATE TRIGGER disk_full BEFORE INSERT ON fetches
   FOR EACH ROW EXECUTE FUNCTION refuse_disk_full();
 """
+NO_RUN_TRIGGER = """\
+CREATE TRIGGER disk_full BEFORE INSERT ON runs
+  FOR EACH ROW EXECUTE FUNCTION refuse_disk_full();
+"""
 # What the run's note must name, per database.
 FULL_MESSAGE = {"sqlite": "database or disk is full", "postgresql": "No space left on device"}
 
@@ -223,17 +251,22 @@ def disk_full(db_url: str, tmp_path: Path, monkeypatch: Any) -> Iterator[tuple[s
     """(database URL, fill): a database whose next writes fail for want of space."""
     if dialect(db_url) == "postgresql":
 
-        def fill_postgresql() -> None:
+        def fill_postgresql(room: int | None = None) -> None:
             engine = make_engine(db_url)
             with engine.begin() as conn:
                 conn.exec_driver_sql(DISK_FULL_TRIGGER)
+                if room == 0:  # not even a run row
+                    conn.exec_driver_sql(NO_RUN_TRIGGER)
             engine.dispose()
 
         yield db_url, fill_postgresql
         return
     with small_filesystem(tmp_path / "small") as mounted:
         db_path = tmp_path / "small" / "archive.db"
-        yield f"sqlite:///{db_path}", lambda: fill_sqlite(db_path, mounted, monkeypatch)
+        yield (
+            f"sqlite:///{db_path}",
+            lambda **room: fill_sqlite(db_path, mounted, monkeypatch, **room),
+        )
 
 
 @pytest.mark.crawl

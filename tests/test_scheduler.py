@@ -111,13 +111,13 @@ class Service:
 
 
 @contextmanager
-def service(mfawatch: Any, tmp_path: Path, *args: str) -> Iterator[Service]:
+def service(mfawatch: Any, tmp_path: Path, *args: str, verbose: bool = False) -> Iterator[Service]:
     """`mfawatch schedule ARGS` in the background; killed with its crawls whatever happens."""
     journal, out = tmp_path / "service.err", tmp_path / "service.out"
     with journal.open("wb") as err, out.open("wb") as std:
         proc = subprocess.Popen(
             [sys.executable, "-m", "mfawatch", "--db", mfawatch.db_url, "-c", str(mfawatch.sites),
-             "schedule", *args],
+             *["-v"] * verbose, "schedule", *args],
             stdout=std, stderr=err, cwd=REPO,
         )  # fmt: skip
     running = Service(proc, journal, out, mfawatch)
@@ -180,6 +180,25 @@ def test_service_crawls_on_schedule_and_exits_cleanly_on_signal(mfawatch, tmp_pa
     # Whatever was under way when the signal came was closed, not left "running".
     statuses = {r["status"] for r in svc.runs()}
     assert statuses <= {"ok", "interrupted"}, statuses
+
+
+def test_the_database_url_reaches_crawls_by_the_environment_not_the_command_line(
+    mfawatch, mirror, tmp_path
+):
+    # Any user of the machine can read a command line (ps, /proc/PID/cmdline); a database URL
+    # may carry its password.
+    mirror.set_handler(EN35, faults.slow(60, static(html_response(render("en", 35)))))
+    with service(mfawatch, tmp_path, "--every", "1h", "--grace", "1s") as svc:
+        wait_for(lambda: mirror.hits(EN35), "the scheduled crawl to fetch the slow page")
+        [crawl] = descendants(svc.proc.pid)
+        argv = Path(f"/proc/{crawl}/cmdline").read_bytes().decode().split("\0")
+        environ = Path(f"/proc/{crawl}/environ").read_bytes().decode().split("\0")
+        assert svc.stop() == 0
+    assert argv[argv.index("crawl") :][:3] == ["crawl", "--site", "seoul"]
+    assert "--db" not in argv
+    assert not [arg for arg in argv if mfawatch.db_url in arg]
+    assert f"MFAWATCH_DATABASE_URL={mfawatch.db_url}" in environ
+    assert [r["status"] for r in svc.runs()] == ["interrupted"]
 
 
 # -- restarts: what the run records say is due ---------------------------------------------------
@@ -296,12 +315,20 @@ class Receiver:
 
 @pytest.fixture
 def receiver(mfawatch) -> Iterator[Receiver]:
+    with webhook(mfawatch, f"json://user:{SECRET}@127.0.0.1:{{port}}/hook") as found:
+        yield found
+
+
+@contextmanager
+def webhook(mfawatch: Any, target: str) -> Iterator[Receiver]:
+    """A Receiver, and `target` (with its {port}) as the sites file's notification URL."""
     found = Receiver()
     httpd = found.serve()
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
-    port = httpd.server_address[1]
-    add_to_sites(mfawatch, top=f'notify = ["json://user:{SECRET}@127.0.0.1:{port}/hook"]')
+    add_to_sites(
+        mfawatch, top=f"notify = [{json.dumps(target.format(port=httpd.server_address[1]))}]"
+    )
     try:
         yield found
     finally:
@@ -339,6 +366,21 @@ def test_a_run_with_changes_sends_one_message_worst_first(mfawatch, mirror, rece
     assert message["message"].splitlines() == lines
     assert found["silent_edit"]["url"] == mirror.url(EN35)
     assert_secret_kept(mfawatch, svc)
+
+
+def test_verbose_logging_names_no_notification_path(mfawatch, mirror, tmp_path):
+    # A webhook's token is often its path (Slack, Discord, ntfy topics): -v must not log it.
+    with webhook(mfawatch, f"json://127.0.0.1:{{port}}/hook/{SECRET}") as found:
+        mfawatch.crawl()
+        mirror.set(EN35, render("en", 35, paragraphs=edited("en", 35)))
+        with service(mfawatch, tmp_path, "--every", "2s", verbose=True) as svc:
+            wait_for(lambda: found.posts, "the silent edit's notification")
+            svc.wait_log(r"seoul: run ended ok: 8 fetched, 0 errors, 1 new changes")
+            assert svc.stop() == 0
+    assert found.paths == [f"/hook/{SECRET}"]
+    assert " DEBUG " in svc.log()  # verbose it was
+    assert SECRET not in svc.log()
+    assert "/hook" not in svc.log()
 
 
 def test_a_failed_delivery_is_logged_without_the_target(mfawatch, mirror, tmp_path):

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mfawatch.cli.common import CONFIG_OPTION, State, console, fail
+from mfawatch.cli.jobs import Stop
 from mfawatch.errors import MfawatchError
 
 if TYPE_CHECKING:
@@ -62,18 +64,24 @@ def crawl(
     from storage.db import database_url
     from storage.runs import close_stale_runs
 
+    stop = Stop()
     calls = [
-        (str(config.path), ",".join(group), state.db_url, trigger, overrides, state.verbose)
+        (str(config.path), ",".join(group), state.db_url, trigger, overrides, state.verbose, stop)
         for group in groups
     ]
     with site_locks(database_url(state.db_url), names):
         with sessions.begin() as session:  # we hold the locks: "running" runs are dead ones
             close_stale_runs(session, names, "interrupted", "the crawl process died")
+        # From here to the end a signal stops the crawl, whatever stage it is at.
+        stop.install()
         if len(calls) == 1:
             run_ids = run_crawl(*calls[0])
         else:
-            run_ids = _crawl_in_processes(groups, calls, sessions)
+            run_ids = _crawl_in_processes(groups, calls, sessions, stop)
     if not run_ids:
+        if stop.signum:  # stopped before any run began: nothing to sum up
+            print("mfawatch: interrupted", file=sys.stderr)
+            raise typer.Exit(128 + stop.signum)
         fail("the crawl did not start (see the log above)", code=1)
     from storage.runs import list_runs, total_summary
 
@@ -99,7 +107,10 @@ def split_sites(names: list[str], jobs: int) -> list[list[str]]:
 
 
 def _crawl_in_processes(
-    groups: list[list[str]], calls: list[tuple[Any, ...]], sessions: sessionmaker[Session]
+    groups: list[list[str]],
+    calls: list[tuple[Any, ...]],
+    sessions: sessionmaker[Session],
+    stop: Stop,
 ) -> list[int]:
     """The first group's crawl (``run_crawl(*call)``) here, each other's in a child process, all
     at once; the run ids of all. A crawl that fails is reported; the others go on.
@@ -109,7 +120,7 @@ def _crawl_in_processes(
 
     started = dt.datetime.now(dt.UTC)
     _ready_to_fork(sessions)
-    mine, theirs = run_alongside(lambda: run_crawl(*calls[0]), _crawl_child, calls[1:])
+    mine, theirs = run_alongside(lambda: run_crawl(*calls[0]), _crawl_child, calls[1:], stop)
     run_ids: list[int] = []
     lost: list[str] = []
     for group, ended in zip(groups, [Ended(mine, 0), *theirs], strict=True):
@@ -117,7 +128,7 @@ def _crawl_in_processes(
         if ended.result is None:
             lost += group
             why = f"ended early ({ended.describe()})"
-        elif not ended.result:
+        elif not ended.result and not stop.signum:  # stopped before it began: no news
             why = "did not start (see the log above)"
         else:
             continue
@@ -154,10 +165,11 @@ def _crawl_child(
     trigger: str,
     overrides: list[str],
     verbose: bool,
+    stop: Stop,
 ) -> None:
     """In a child process: crawl some sites, send back their run ids."""
     logging.basicConfig()  # a handler on the inherited stderr; run_crawl formats it
-    send(run_crawl(config_path, site, db_url, trigger, overrides, verbose))
+    send(run_crawl(config_path, site, db_url, trigger, overrides, verbose, stop))
 
 
 def parse_settings(items: list[str]) -> list[tuple[str, str]]:
@@ -182,8 +194,12 @@ def run_crawl(
     trigger: str,
     overrides: list[str],
     verbose: bool = False,
+    stop: Stop | None = None,
 ) -> list[int]:
-    """Run the mfa spider in this process (once: Twisted's reactor cannot restart)."""
+    """Run the mfa spider in this process (once: Twisted's reactor cannot restart).
+
+    A signal noted by ``stop`` (before or during the crawl) stops it; none if it came first.
+    """
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
@@ -200,11 +216,46 @@ def run_crawl(
     if not verbose:
         settings.set("LOG_VERSIONS", [], priority="cmdline")
     _show_progress(verbose, per_page=trigger != "schedule")
+    if stop is None:
+        stop = Stop().install()
     process = CrawlerProcess(settings)
     crawler: Any = process.create_crawler(MfaSpider)
-    process.crawl(crawler, config=config_path, site=site)
-    process.start()
+    if stop.signum:
+        return []
+    process.crawl(crawler, config=config_path, site=site)  # this installs the reactor
+    from twisted.internet import reactor
+
+    def on_signal(first: bool) -> None:  # in the signal handler: hand it to the reactor
+        reactor.callFromThread(_stop_crawl, process, crawler, first)
+
+    stop.listen(on_signal)
+    try:
+        if stop.signum:  # it came while the crawl was being set up
+            on_signal(True)
+        # Scrapy's own handlers would be installed only once the reactor runs: ours are there
+        # from before the crawl began (and before any child was forked).
+        process.start(install_signal_handlers=False)
+    finally:
+        stop.listen(None)
     return list(crawler.stats.get_value("mfawatch/run_ids", []))
+
+
+def _stop_crawl(process: Any, crawler: Any, first: bool) -> None:
+    """Stop gracefully (the spider closes as "shutdown", its runs "interrupted"), or at a
+    second signal at once, as Scrapy's own handlers do."""
+    from twisted.internet import reactor as installed
+
+    reactor: Any = installed  # the module's type is not the reactor's
+    if not first:
+        with contextlib.suppress(RuntimeError):  # already stopping
+            reactor.stop()
+        return
+    engine = crawler._engine  # Scrapy's documented way to read it before the crawl starts
+    if crawler.crawling and not (engine and engine.running):
+        # Still starting: a stop now would be forgotten once the engine runs.
+        reactor.callLater(0.1, _stop_crawl, process, crawler, first)
+    else:
+        process.stop()
 
 
 def _show_progress(verbose: bool, per_page: bool) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mfawatch.detect import VOUCHED, Known, Observation, PageStatus, Seen, classify_change
@@ -40,12 +40,11 @@ BATCH_SECONDS = 1.0
 
 @dataclass
 class _Waiting:
-    """A fetch waiting for its batch: an unchanged fetch's row and its page's update, or (for
-    a page new in the baseline) none yet."""
+    """A fetch waiting for its batch, with its row and its page's update if it is unchanged
+    (a page new in the baseline has neither yet)."""
 
     result: FetchResult
-    fetch: dict[str, Any] | None = None
-    page: dict[str, Any] | None = None
+    rows: tuple[dict[str, Any], dict[str, Any]] | None = None
 
 
 @dataclass
@@ -93,7 +92,7 @@ class CrawlWriter:
             if not self._waiting:
                 self._since = time.monotonic()
             self._waiting.append(entry)
-            outcome = Outcome(entry.fetch["outcome"]) if entry.fetch else Outcome.NEW
+            outcome = Outcome(entry.rows[0]["outcome"]) if entry.rows else Outcome.NEW
             return Recorded(None, outcome, None, None)
         self.flush()  # rows keep the order of the crawl
         self._standing.pop(result.key, None)  # from here on the database knows better
@@ -109,7 +108,8 @@ class CrawlWriter:
         return len(self._waiting)
 
     def flush(self) -> None:
-        """Write the waiting fetches; those lost to a database error are counted in `dropped`.
+        """Write the waiting fetches; those lost to a database error are counted in `dropped`,
+        and the error raised.
 
         A batch the database refuses is written again, one fetch per transaction; a fetch it
         refuses then is recorded as a failed fetch with the database's reason."""
@@ -129,24 +129,31 @@ class CrawlWriter:
             self.run.keyframe = None
             self.dropped += len(waiting)
             raise
+        refused: SQLAlchemyError | None = None
         for done, entry in enumerate(waiting):
             try:
                 self._write_alone(entry)
-            except SQLAlchemyError:
+            except OperationalError:  # the database itself is in trouble (full, locked, gone)
                 self.run.keyframe = None
                 self.dropped += len(waiting) - done
                 raise
+            except SQLAlchemyError as exc:  # even its failure was refused: it alone is lost
+                self.run.keyframe = None
+                self.dropped += 1
+                refused = refused or exc
+        if refused is not None:
+            raise refused
 
     def _write(self, session: Session, waiting: Sequence[_Waiting]) -> None:
-        new = [entry.result for entry in waiting if entry.fetch is None]
+        new = [entry.result for entry in waiting if entry.rows is None]
         stored = iter(store_new_pages(session, self.run, new) if new else [])
         fetches, pages = [], []
         for entry in waiting:
-            if entry.fetch is None:
+            if entry.rows is None:
                 fetches.append(self._row(entry.result, *next(stored), Outcome.NEW))
             else:
-                fetches.append(entry.fetch)
-                pages.append(entry.page)
+                fetches.append(entry.rows[0])
+                pages.append(entry.rows[1])
         session.execute(insert(Fetch), fetches)
         if pages:
             session.execute(update(Page), pages)  # by primary key
@@ -237,7 +244,7 @@ class CrawlWriter:
             "etag": page.etag,
             "last_modified": page.last_modified,
         }
-        return _Waiting(result, fetch, update)
+        return _Waiting(result, (fetch, update))
 
     def _as_before(
         self, result: FetchResult, page: _Standing

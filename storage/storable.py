@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from storage.archive import FetchResult
@@ -28,7 +28,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def storable(result: FetchResult) -> FetchResult:
     """The fetch with every text storable (NULs taken out, lone surrogates replaced) and its
     key bounded; the same object when nothing needed it, as for nearly every fetch."""
-    changed: dict[str, str] = {}
+    changed: dict[str, Any] = {}
     for name in _SENT:
         value = getattr(result, name)
         if value is not None:

@@ -8,10 +8,13 @@ every crawl. Here a site of 200 pages carries one hostile value per page on a fe
 from __future__ import annotations
 
 import datetime as dt
+import string
 from collections import Counter
+from itertools import islice, product
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mfawatch.detect import Seen
@@ -28,6 +31,7 @@ from storage.archive import FetchResult, record_fetch
 from storage.models import Fetch, Page, Run, Site
 from storage.recorder import CrawlWriter
 from storage.runs import finish_run, start_run
+from storage.search import search_versions
 
 HOST = "seoul.mfa.gov.az"
 PAGES_PER_LANG = 100
@@ -108,7 +112,7 @@ def test_hostile_values_cost_no_other_page_its_fetch(mfawatch, mirror, sessions)
             assert session.scalar(select(Site.baseline_at)) is not None
     with sessions() as session:
         pages = {p.url: p for p in session.scalars(select(Page))}
-        last = session.scalars(select(Fetch).where(Fetch.run_id == run.id))
+        last = session.scalars(select(Fetch).where(Fetch.run_id == run.id)).all()
         fetches = {f.page.url: f for f in last}
         bodies = {f.page.url: f.body.raw for f in last if f.body}
     # Header values and the declared-date text are kept whole.
@@ -193,6 +197,14 @@ def stored(sessions: sessionmaker[Session]) -> list[tuple[str, str, str | None, 
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
+def distinct_words(count: int) -> str:
+    """``count`` different words: more than PostgreSQL's full-text index takes of one text."""
+    alphabet = string.ascii_lowercase
+    words = ("".join(letters) for k in (1, 2, 3, 4) for letters in product(alphabet, repeat=k))
+    return " ".join(islice(words, count))
+
+
+MANY_WORDS = f"Cooperation 3\n{distinct_words(200_000)}"
 HOSTILE_VALUES: dict[str, dict[str, str]] = {
     "long ETag": {"etag": LONG_ETAG},
     "long Last-Modified": {"last_modified": "x" * 300},
@@ -203,6 +215,7 @@ HOSTILE_VALUES: dict[str, dict[str, str]] = {
     "NUL in an error": {"error": "declared date '\x00' is not a valid date"},
     "long key": {"key": f"{HOST}/en/content/{LONG_ID}"},
     "long lang": {"lang": "x" * 30},
+    "many distinct words": {"text": MANY_WORDS},
 }
 
 
@@ -229,6 +242,10 @@ def test_a_hostile_value_is_stored_on_every_write_path(sessions, batched, name):
         assert last.body is not None and last.body.raw == second[2].raw  # the bytes as sent
     if "etag" in hostile and "\x00" not in hostile["etag"]:
         assert page.etag == last.etag == hostile["etag"]  # kept whole
+    if name == "many distinct words":
+        with sessions() as session:
+            assert page.current_version.text == MANY_WORDS  # archived whole
+            assert [h.url for h in search_versions(session, "Cooperation aaa")] == [page.url]
     if "declared_raw" in hostile:
         assert page.declared_raw == last.declared_raw == hostile["declared_raw"]
 
@@ -249,10 +266,12 @@ REFUSE = {
 }
 
 
-def refuse_poison(sessions: sessionmaker[Session]) -> None:
+def refuse_poison(
+    sessions: sessionmaker[Session], condition: str = "NEW.etag = '\"poison\"'"
+) -> None:
     with sessions.begin() as session:
         for statement in REFUSE[session.get_bind().dialect.name]:
-            session.execute(text(statement))
+            session.execute(text(statement.replace("NEW.etag = '\"poison\"'", condition)))
 
 
 @pytest.mark.parametrize("batch", ["baseline", "unchanged"])
@@ -278,3 +297,21 @@ def test_a_batch_the_database_refuses_costs_only_the_fetch_it_refuses(sessions, 
     assert [outcome for _, outcome, *_ in stored(sessions)[-5:]] == ["unchanged"] * 2 + [
         "new" if batch == "baseline" else "unchanged"
     ] + ["unchanged"] * 2
+
+
+def test_a_fetch_whose_failure_is_refused_too_costs_only_itself(sessions):
+    crawl(sessions, [fetch(n, 1) for n in range(1, 6)])
+    # Every fetch row of page 3 is refused, the one saying it was refused included.
+    refuse_poison(sessions, "NEW.page_id = (SELECT id FROM pages WHERE url LIKE '%/content/3')")
+    with sessions.begin() as session:
+        run_id = start_run(session, "seoul", "mfa.gov.az", "manual")
+    writer = CrawlWriter(sessions, run_id)
+    for n in range(1, 6):
+        writer.record(fetch(n, 2))
+    with pytest.raises(SQLAlchemyError, match="poisoned"):
+        writer.flush()
+    assert writer.dropped == 1
+    rows = stored(sessions)[5:]
+    assert [(url.rsplit("/", 1)[1], outcome) for url, outcome, *_ in rows] == [
+        (str(n), "unchanged") for n in (1, 2, 4, 5)
+    ]

@@ -99,8 +99,13 @@ class CrawlWriter:
         try:
             with self.sessions.begin() as session:
                 return record_fetch(session, self.run, result)
-        except Exception:
+        except DBAPIError as exc:
             self.run.keyframe = None  # it may have been stored by the transaction undone
+            if not _refusal(exc):
+                raise
+            return self._refused(result, exc)
+        except Exception:
+            self.run.keyframe = None
             raise
 
     @property
@@ -120,26 +125,21 @@ class CrawlWriter:
             with self.sessions.begin() as session:
                 self._write(session, waiting)
             return
-        except DBAPIError as exc:
+        except SQLAlchemyError as exc:
             self.run.keyframe = None  # it may have been stored by the transaction undone
-            if exc.connection_invalidated:  # the database is gone, not refusing a value
+            if not _refusal(exc):
                 self.dropped += len(waiting)
                 raise
-        except SQLAlchemyError:
-            self.run.keyframe = None
-            self.dropped += len(waiting)
-            raise
         refused: SQLAlchemyError | None = None
         for done, entry in enumerate(waiting):
             try:
                 self._write_alone(entry)
-            except OperationalError:  # the database itself is in trouble (full, locked, gone)
+            except SQLAlchemyError as exc:
                 self.run.keyframe = None
-                self.dropped += len(waiting) - done
-                raise
-            except SQLAlchemyError as exc:  # even its failure was refused: it alone is lost
-                self.run.keyframe = None
-                self.dropped += 1
+                if not _refusal(exc):
+                    self.dropped += len(waiting) - done
+                    raise
+                self.dropped += 1  # even its failure was refused: it alone is lost
                 refused = refused or exc
         if refused is not None:
             raise refused
@@ -163,14 +163,16 @@ class CrawlWriter:
         try:
             with self.sessions.begin() as session:
                 self._write(session, [entry])
-            return
         except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise
             self.run.keyframe = None
-            why = _reason(exc)
-        result = entry.result
-        log.error("could not archive %s: %s", printable(result.url), why)
+            if not _refusal(exc):
+                raise
+            self._refused(entry.result, exc)
+
+    def _refused(self, result: FetchResult, exc: DBAPIError) -> Recorded:
+        """Record a fetch the database refused as a failed fetch saying why (if the database
+        refuses that too, its error is raised)."""
+        why = _reason(exc)
         refused = FetchResult(
             site=result.site, key=result.key, url=result.url, lang=result.lang,
             seen=Seen.FAILED, fetched_at=result.fetched_at, http_status=result.http_status,
@@ -178,7 +180,9 @@ class CrawlWriter:
         )  # fmt: skip
         self._standing.pop(result.key, None)  # the database knows better now
         with self.sessions.begin() as session:
-            record_fetch(session, self.run, refused)
+            recorded = record_fetch(session, self.run, refused)
+        log.error("could not archive %s: %s", printable(result.url), why)
+        return recorded
 
     def _new_in_baseline(self, result: FetchResult) -> _Waiting | None:
         """The fetch to wait, if it is of a page new to the archive in the site's first crawl."""
@@ -282,6 +286,16 @@ def _standing(session: Session, site_id: int) -> dict[str, _Standing]:
         .where(Page.site_id == site_id)
     )
     return {key: _Standing(*rest) for key, *rest in rows}
+
+
+def _refusal(exc: SQLAlchemyError) -> bool:
+    """Whether the database refused the values written, rather than failing itself (full,
+    locked, gone: then writing anything else fails too)."""
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return False
+    if isinstance(exc, OperationalError):  # but a value over one of PostgreSQL's limits
+        return str(getattr(exc.orig, "sqlstate", "")).startswith("54")
+    return True
 
 
 def _reason(exc: DBAPIError) -> str:

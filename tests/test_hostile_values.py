@@ -274,16 +274,17 @@ def refuse_poison(
             session.execute(text(statement.replace("NEW.etag = '\"poison\"'", condition)))
 
 
-@pytest.mark.parametrize("batch", ["baseline", "unchanged"])
-def test_a_batch_the_database_refuses_costs_only_the_fetch_it_refuses(sessions, batch):
-    if batch == "unchanged":
+@pytest.mark.parametrize("path", ["baseline batch", "unchanged batch", "alone"])
+def test_a_fetch_the_database_refuses_costs_only_itself(sessions, path):
+    # "alone": the refused fetch is a change, which record_fetch writes in its own transaction.
+    if path != "baseline batch":
         crawl(sessions, [fetch(n, 1) for n in range(1, 6)])
     refuse_poison(sessions)
-    poisoned = [fetch(n, 2, **({"etag": '"poison"'} if n == 3 else {})) for n in range(1, 6)]
-    writer = crawl(sessions, poisoned)
+    poison = {"etag": '"poison"'} | ({"text": "Cooperation 3\nEdited."} if path == "alone" else {})
+    writer = crawl(sessions, [fetch(n, 2, **(poison if n == 3 else {})) for n in range(1, 6)])
     assert writer is not None and writer.dropped == 0
     rows = stored(sessions)[-5:]
-    good = "new" if batch == "baseline" else "unchanged"
+    good = "new" if path == "baseline batch" else "unchanged"
     assert [(url.rsplit("/", 1)[1], outcome) for url, outcome, *_ in rows] == [
         ("1", good), ("2", good), ("3", "failed"), ("4", good), ("5", good)
     ]  # fmt: skip
@@ -294,9 +295,13 @@ def test_a_batch_the_database_refuses_costs_only_the_fetch_it_refuses(sessions, 
         assert session.scalar(select(Site.baseline_at)) is not None
     # The next crawl, without the poison, records the page as usual.
     crawl(sessions, [fetch(n, 3) for n in range(1, 6)])
-    assert [outcome for _, outcome, *_ in stored(sessions)[-5:]] == ["unchanged"] * 2 + [
-        "new" if batch == "baseline" else "unchanged"
-    ] + ["unchanged"] * 2
+    outcomes = [outcome for _, outcome, *_ in stored(sessions)[-5:]]
+    assert (
+        outcomes
+        == ["unchanged"] * 2
+        + ["new" if path == "baseline batch" else "unchanged"]
+        + ["unchanged"] * 2
+    )
 
 
 def test_a_fetch_whose_failure_is_refused_too_costs_only_itself(sessions):

@@ -7,9 +7,9 @@ a change goes through record_fetch in a transaction of its own, after the batch 
 crawl killed mid-batch loses at most that batch (its run is then marked interrupted; the next
 crawl fetches those pages again); never a change, never anything stored before.
 
-Every fetch is made storable first (storage.storable). Should the database refuse a batch all
-the same, its fetches are written again one per transaction: the one it refuses is recorded
-as a failed fetch saying why, and costs no other page its record.
+Every fetch is made storable first (storage.storable). Should the database refuse one all the
+same, it is recorded as a failed fetch saying why, and costs no other page its record: a
+refused batch is written again one fetch per transaction to find it.
 """
 
 from __future__ import annotations

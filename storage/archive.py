@@ -1,6 +1,7 @@
 """The write path: record one fetch of one page, and the change it reveals.
 
 Callers own the transaction (one per page): ``with Session.begin() as s: record_fetch(s, ...)``.
+What the server and the page sent is made storable first (storage.storable).
 An unchanged fetch costs one row: no diff, no copy of the content. New texts and new bytes are
 packed against what the archive already has (storage.content).
 """
@@ -27,6 +28,7 @@ from mfawatch.text import bytes_hash, text_hash
 from storage.content import find_body, new_body, new_version, site_keyframe
 from storage.models import GOOD_OUTCOMES, Body, Change, ContentVersion, Fetch, Outcome, Page, Run
 from storage.search import index_version
+from storage.storable import storable
 
 
 @dataclass
@@ -77,6 +79,7 @@ class RunContext:
 
 
 def record_fetch(session: Session, run: int | RunContext, result: FetchResult) -> Recorded:
+    result = storable(result)
     if isinstance(run, int):
         run = RunContext.load(session, run)
     if run.site != result.site:

@@ -103,22 +103,24 @@ class Page(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     # host/lang/key, e.g. seoul.mfa.gov.az/en/content/35: the same page under any URL variant.
+    # Bounded, being unique (storage.storable.page_key); every other text that a server or a
+    # page sends is a Text, since they send values of any length.
     key: Mapped[str] = mapped_column(String(500), unique=True)
     url: Mapped[str] = mapped_column(Text)
-    lang: Mapped[str] = mapped_column(String(10))
+    lang: Mapped[str] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))  # mfawatch.detect.PageStatus
     first_seen_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
-    declared_raw: Mapped[str | None] = mapped_column(String(200))
+    declared_raw: Mapped[str | None] = mapped_column(Text)
     declared_date: Mapped[dt.date | None]
     declared_time: Mapped[dt.time | None]  # the time of day, when the page gives one
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("versions.id", use_alter=True)
     )
     # Validators from the last good response, for conditional requests.
-    etag: Mapped[str | None] = mapped_column(String(200))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
 
     site: Mapped[Site] = relationship(back_populates="pages")
     current_version: Mapped[ContentVersion | None] = relationship(
@@ -197,12 +199,12 @@ class Fetch(Base):
     other_url: Mapped[str | None] = mapped_column("url", Text)
     final_url: Mapped[str | None] = mapped_column(Text)  # only when redirected
     http_status: Mapped[int | None]
-    etag: Mapped[str | None] = mapped_column(String(200))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
     body_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id"))
     # The normalized text's hash is the version's: a version row is the text's identity.
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
-    declared_raw: Mapped[str | None] = mapped_column(String(200))
+    declared_raw: Mapped[str | None] = mapped_column(Text)
     declared_date: Mapped[dt.date | None]
     declared_time: Mapped[dt.time | None]  # the time of day, when the page gives one
     outcome: Mapped[str] = mapped_column(String(20))  # Outcome

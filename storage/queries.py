@@ -27,6 +27,7 @@ from storage.models import (
     Site,
     utcnow,
 )
+from storage.storable import page_key
 
 REVIEW_STATES = ("pending", "accepted", "dismissed")
 # Ids are 64-bit integers in both databases; a larger number names nothing (and SQLite's
@@ -90,7 +91,7 @@ def resolve_page(session: Session, ref: str, identify: Callable[[str], str | Non
     """A page by its URL (any variant of it), its identity key, or its id."""
     page = session.scalar(select(Page).where(Page.url == ref))
     if page is None:
-        key = identify(ref) or ref
+        key = page_key(identify(ref) or ref)
         page = session.scalar(select(Page).where(Page.key == key))
     if page is None and ref.isdigit() and _is_id(int(ref)):
         page = session.get(Page, int(ref))

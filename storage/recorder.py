@@ -6,27 +6,45 @@ BATCH_SIZE or BATCH_SECONDS old (storage.baseline stores the new pages); anythin
 a change goes through record_fetch in a transaction of its own, after the batch before it. A
 crawl killed mid-batch loses at most that batch (its run is then marked interrupted; the next
 crawl fetches those pages again); never a change, never anything stored before.
+
+Every fetch is made storable first (storage.storable). Should the database refuse one all the
+same, it is recorded as a failed fetch saying why, and costs no other page its record: a
+refused batch is written again one fetch per transaction to find it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mfawatch.detect import VOUCHED, Known, Observation, PageStatus, Seen, classify_change
-from mfawatch.text import bytes_hash, text_hash
+from mfawatch.text import bytes_hash, printable, text_hash
 from storage.archive import FetchResult, Outcome, Recorded, RunContext, record_fetch
 from storage.baseline import store_new_pages
 from storage.models import Body, ContentVersion, Fetch, Page
+from storage.storable import storable
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
 BATCH_SECONDS = 1.0
+
+
+@dataclass
+class _Waiting:
+    """A fetch waiting for its batch, with its row and its page's update if it is unchanged
+    (a page new in the baseline has neither yet)."""
+
+    result: FetchResult
+    rows: tuple[dict[str, Any], dict[str, Any]] | None = None
 
 
 @dataclass
@@ -51,11 +69,10 @@ class CrawlWriter:
     def __init__(self, sessions: sessionmaker[Session], run_id: int) -> None:
         self.sessions = sessions
         self.run_id = run_id
-        # In crawl order: an unchanged fetch's row and its page's update, or a new page's fetch.
-        self._waiting: list[tuple[dict[str, Any], dict[str, Any]] | FetchResult] = []
+        self._waiting: list[_Waiting] = []  # in crawl order
         self._keys: set[str] = set()  # pages recorded (or waiting) in this crawl
         self._since = 0.0
-        self.dropped = 0  # batched fetches lost to a database error
+        self.dropped = 0  # batched fetches lost to a database error (not one refusing them)
         with sessions() as session:
             self.run = RunContext.load(session, run_id)
             self._standing = _standing(session, self.run.site_id)
@@ -64,6 +81,7 @@ class CrawlWriter:
         self.baseline = self.run.baseline
 
     def record(self, result: FetchResult) -> Recorded:
+        result = storable(result)
         if result.site != self.site:
             raise ValueError(f"fetch of site {result.site!r} recorded in a run of {self.site!r}")
         seen_before = result.key in self._keys
@@ -75,16 +93,20 @@ class CrawlWriter:
             if not self._waiting:
                 self._since = time.monotonic()
             self._waiting.append(entry)
-            if isinstance(entry, FetchResult):
-                return Recorded(None, Outcome.NEW, None, None)
-            return Recorded(None, Outcome(entry[0]["outcome"]), None, None)
+            outcome = Outcome(entry.rows[0]["outcome"]) if entry.rows else Outcome.NEW
+            return Recorded(None, outcome, None, None)
         self.flush()  # rows keep the order of the crawl
         self._standing.pop(result.key, None)  # from here on the database knows better
         try:
             with self.sessions.begin() as session:
                 return record_fetch(session, self.run, result)
-        except Exception:
+        except DBAPIError as exc:
             self.run.keyframe = None  # it may have been stored by the transaction undone
+            if not _refusal(exc):
+                raise
+            return self._refused(result, exc)
+        except Exception:
+            self.run.keyframe = None
             raise
 
     @property
@@ -92,36 +114,84 @@ class CrawlWriter:
         return len(self._waiting)
 
     def flush(self) -> None:
-        """Write the waiting rows; on a database error they are counted in `dropped`."""
+        """Write the waiting fetches; those lost to a database error are counted in `dropped`,
+        and the error raised.
+
+        A batch the database refuses is written again, one fetch per transaction; a fetch it
+        refuses then is recorded as a failed fetch with the database's reason."""
         if not self._waiting:
             return
         waiting, self._waiting = self._waiting, []
         try:
             with self.sessions.begin() as session:
-                new = [entry for entry in waiting if isinstance(entry, FetchResult)]
-                stored = iter(store_new_pages(session, self.run, new) if new else [])
-                fetches, pages = [], []
-                for entry in waiting:
-                    if isinstance(entry, FetchResult):
-                        fetches.append(self._row(entry, *next(stored), Outcome.NEW))
-                    else:
-                        fetches.append(entry[0])
-                        pages.append(entry[1])
-                session.execute(insert(Fetch), fetches)
-                if pages:
-                    session.execute(update(Page), pages)  # by primary key
-        except SQLAlchemyError:
+                self._write(session, waiting)
+            return
+        except SQLAlchemyError as exc:
             self.run.keyframe = None  # it may have been stored by the transaction undone
-            self.dropped += len(waiting)
-            raise
+            if not _refusal(exc):
+                self.dropped += len(waiting)
+                raise
+        refused: SQLAlchemyError | None = None
+        for done, entry in enumerate(waiting):
+            try:
+                self._write_alone(entry)
+            except SQLAlchemyError as exc:
+                self.run.keyframe = None
+                if not _refusal(exc):
+                    self.dropped += len(waiting) - done
+                    raise
+                self.dropped += 1  # even its failure was refused: it alone is lost
+                refused = refused or exc
+        if refused is not None:
+            raise refused
 
-    def _new_in_baseline(self, result: FetchResult) -> FetchResult | None:
-        """The fetch itself, if it is of a page new to the archive in the site's first crawl."""
+    def _write(self, session: Session, waiting: Sequence[_Waiting]) -> None:
+        new = [entry.result for entry in waiting if entry.rows is None]
+        stored = iter(store_new_pages(session, self.run, new) if new else [])
+        fetches, pages = [], []
+        for entry in waiting:
+            if entry.rows is None:
+                fetches.append(self._row(entry.result, *next(stored), Outcome.NEW))
+            else:
+                fetches.append(entry.rows[0])
+                pages.append(entry.rows[1])
+        session.execute(insert(Fetch), fetches)
+        if pages:
+            session.execute(update(Page), pages)  # by primary key
+
+    def _write_alone(self, entry: _Waiting) -> None:
+        """One fetch in a transaction of its own; if the database refuses it, its failure."""
+        try:
+            with self.sessions.begin() as session:
+                self._write(session, [entry])
+        except DBAPIError as exc:
+            self.run.keyframe = None
+            if not _refusal(exc):
+                raise
+            self._refused(entry.result, exc)
+
+    def _refused(self, result: FetchResult, exc: DBAPIError) -> Recorded:
+        """Record a fetch the database refused as a failed fetch saying why (if the database
+        refuses that too, its error is raised)."""
+        why = _reason(exc)
+        refused = FetchResult(
+            site=result.site, key=result.key, url=result.url, lang=result.lang,
+            seen=Seen.FAILED, fetched_at=result.fetched_at, http_status=result.http_status,
+            error=f"not archived, the database refused it: {why}",
+        )  # fmt: skip
+        self._standing.pop(result.key, None)  # the database knows better now
+        with self.sessions.begin() as session:
+            recorded = record_fetch(session, self.run, refused)
+        log.error("could not archive %s: %s", printable(result.url), why)
+        return recorded
+
+    def _new_in_baseline(self, result: FetchResult) -> _Waiting | None:
+        """The fetch to wait, if it is of a page new to the archive in the site's first crawl."""
         if not self.baseline or result.key in self._standing:
             return None
         if result.seen is not Seen.CONTENT or result.text is None or result.raw is None:
             return None
-        return result
+        return _Waiting(result)
 
     def _row(
         self,
@@ -156,7 +226,7 @@ class CrawlWriter:
             "error": result.error,
         }
 
-    def _unchanged(self, result: FetchResult) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def _unchanged(self, result: FetchResult) -> _Waiting | None:
         """The fetch's row and its page's update, if it shows the page exactly as it stood."""
         page = self._standing.get(result.key)
         if page is None or page.version_id is None or result.url != page.url:
@@ -185,7 +255,7 @@ class CrawlWriter:
             "etag": page.etag,
             "last_modified": page.last_modified,
         }
-        return fetch, update
+        return _Waiting(result, (fetch, update))
 
     def _as_before(
         self, result: FetchResult, page: _Standing
@@ -228,6 +298,22 @@ def _standing(session: Session, site_id: int) -> dict[str, _Standing]:
         .where(Page.site_id == site_id)
     )
     return {key: _Standing(*rest) for key, *rest in rows}
+
+
+def _refusal(exc: SQLAlchemyError) -> bool:
+    """Whether the database refused the values written, rather than failing itself (full,
+    locked, gone: then writing anything else fails too)."""
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return False
+    if isinstance(exc, OperationalError):  # but a value over one of PostgreSQL's limits
+        return str(getattr(exc.orig, "sqlstate", "")).startswith("54")
+    return True
+
+
+def _reason(exc: DBAPIError) -> str:
+    """The database's own first line about an error, escaped."""
+    lines = str(exc.orig).strip().splitlines()
+    return printable(lines[0] if lines else type(exc.orig).__name__)
 
 
 def _bodies(session: Session, site_id: int) -> dict[tuple[int, str], int]:

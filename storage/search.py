@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 # Letters and digits: what both indexes call a word (the underscore separates, as in FTS5).
@@ -37,8 +38,7 @@ def index_version(session: Session, version_id: int, title: str | None, body: st
     if session.get_bind().dialect.name == "sqlite":
         session.execute(_SQLITE_INDEX, {"id": version_id, "title": title or "", "text": body})
     else:
-        document = f"{title or ''} {body}"
-        session.execute(_POSTGRES_INDEX, {"id": version_id, "doc": document})
+        _index_postgres(session, [{"id": version_id, "doc": f"{title or ''} {body}"}])
 
 
 def index_versions(session: Session, rows: list[tuple[int, str | None, str]]) -> None:
@@ -49,8 +49,29 @@ def index_versions(session: Session, rows: list[tuple[int, str | None, str]]) ->
         params = [{"id": i, "title": title or "", "text": body} for i, title, body in rows]
         session.execute(_SQLITE_INDEX, params)
     else:
-        docs = [{"id": i, "doc": f"{title or ''} {body}"} for i, title, body in rows]
-        session.execute(_POSTGRES_INDEX, docs)
+        _index_postgres(
+            session, [{"id": i, "doc": f"{title or ''} {body}"} for i, title, body in rows]
+        )
+
+
+# PostgreSQL refuses a tsvector over 1 MB (a page of that many distinct words): such a text is
+# indexed as far as this many bytes of it, which never make one larger (at most about 3x).
+POSTGRES_INDEXED_BYTES = 250_000
+
+
+def _index_postgres(session: Session, docs: list[dict[str, object]]) -> None:
+    try:
+        with session.begin_nested():
+            session.execute(_POSTGRES_INDEX, docs)
+        return
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "54000":  # program_limit_exceeded
+            raise
+    for doc in docs:
+        data = str(doc["doc"]).encode()
+        if len(data) > POSTGRES_INDEXED_BYTES:
+            doc["doc"] = data[:POSTGRES_INDEXED_BYTES].decode(errors="ignore")
+    session.execute(_POSTGRES_INDEX, docs)
 
 
 def search_versions(session: Session, query: str, *, limit: int = 50) -> list[Hit]:

@@ -491,3 +491,28 @@ def test_commands_take_their_own_config_option(tmp_path: Path, db_url: str, comm
         proc.stderr
         == f"mfawatch: error: {missing}: cannot read sites file (No such file or directory)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("DOWNLOAD_TIMEOUT=-5", "--set DOWNLOAD_TIMEOUT: must be more than 0, got -5"),
+        ("DOWNLOAD_DELAY=abc", "--set DOWNLOAD_DELAY: expected a number, got 'abc'"),
+        ("\x1b[2J", r"--set takes NAME=VALUE, got '\x1b[2J'"),
+    ],
+)
+def test_a_bad_crawl_set_is_one_line_before_anything_is_fetched(
+    tmp_path: Path, setting: str, message: str
+) -> None:
+    # --set is checked as the sites file's [settings] are, before a database or a site is
+    # touched (the site here would refuse connections anyway: nothing leaves the machine).
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        '[[sites]]\nname = "local"\nlayout = "mfa.gov.az"\nstart_urls = ["http://127.0.0.1:9/en"]\n'
+    )
+    db = tmp_path / "archive.db"
+    result = CliRunner().invoke(
+        app, ["--db", f"sqlite:///{db}", "-c", str(sites), "crawl", "--set", setting]
+    )
+    assert (result.exit_code, result.stderr) == (2, f"mfawatch: error: {message}\n")
+    assert not db.exists()

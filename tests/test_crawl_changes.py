@@ -358,7 +358,12 @@ def test_review_flow_and_queue_filters(mfawatch, mirror):
     assert ids("--kind", "date_only") == {date_only["id"]}
     assert ids("--kind", "content_updated") == {updated["id"]}
     assert ids("--site", "seoul") == both
-    assert ids("--site", "bern") == set()
+    # A site the archive does not have is a mistake to name, not an empty queue.
+    unknown = mfawatch("changes", "--site", "bern")
+    assert (unknown.code, unknown.stderr) == (
+        2,
+        "mfawatch: error: no site 'bern' in the archive (its sites: seoul)\n",
+    )
     assert ids("--since", today.isoformat()) == both
     assert ids("--since", (today + dt.timedelta(days=2)).isoformat()) == set()
     assert ids("--kind", "date_only", "--site", "seoul", "--since", today.isoformat()) == {

@@ -17,6 +17,7 @@ import typer
 from mfawatch.cli.common import CONFIG_OPTION, State, console, fail
 from mfawatch.cli.jobs import Stop
 from mfawatch.errors import MfawatchError
+from mfawatch.text import printable
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -173,18 +174,37 @@ def _crawl_child(
 
 
 def parse_settings(items: list[str]) -> list[tuple[str, str]]:
-    """``--set NAME=VALUE`` items as (name, value).
+    """``--set NAME=VALUE`` items as (name, value), checked as the sites file's [settings] are.
 
     >>> parse_settings(["DOWNLOAD_DELAY = 0.5"])
     [('DOWNLOAD_DELAY', '0.5')]
+    >>> parse_settings(["DOWNLOAD_DELAY=abc"])
+    Traceback (most recent call last):
+    mfawatch.errors.MfawatchError: --set DOWNLOAD_DELAY: expected a number, got 'abc'
     """
+    from mfawatch.config import setting_problem
+
     pairs = []
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise MfawatchError(f"--set takes NAME=VALUE, got {item!r}")
-        pairs.append((name.strip(), value.strip()))
+        name, value = name.strip(), value.strip()
+        if not sep or not name:
+            raise MfawatchError(f"--set takes NAME=VALUE, got '{printable(item)}'")
+        problem = setting_problem(name, _as_toml(value))
+        if problem:
+            raise MfawatchError(f"--set {printable(name)}: {problem}")
+        pairs.append((name, value))
     return pairs
+
+
+def _as_toml(value: str) -> object:
+    """A --set value read as a TOML value (0.5, 3, true) where it is one, else the string."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
 
 
 def run_crawl(

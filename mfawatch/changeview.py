@@ -72,15 +72,13 @@ AFTER = {"removed": "removed"}
 
 
 def change_pieces(change: Change) -> list[Piece]:
-    """The word diff of a change. A removal is the last text deleted (its "after" is AFTER's
-    word, not text); a failed extraction shows the old text unchanged: it is not a deletion."""
-    from mfawatch.diffing import word_diff
+    """The word diff of a change, the one its words were counted from (a removal's "after"
+    is AFTER's word, not text)."""
+    from mfawatch.diffing import change_diff
 
-    old_text = change.old_version.text if change.old_version else ""
-    if change.kind in AFTER:
-        return word_diff(old_text, "")
-    new_text = change.new_version.text if change.new_version else old_text
-    return word_diff(old_text, new_text)
+    old_text = change.old_version.text if change.old_version else None
+    new_text = change.new_version.text if change.new_version else None
+    return change_diff(change.kind, old_text, new_text)
 
 
 def fetch_note(http_status: int | None, outcome: str, error: str | None) -> str:

@@ -75,6 +75,30 @@ def word_diff(old: str, new: str, *, timeout: float = 1.0) -> list[Piece]:
     return _merge(_drop_final_newline(pieces))
 
 
+# Kinds of change with no text after them (mfawatch.detect.ChangeKind values): the last text
+# is shown, and counted, as deleted.
+NO_TEXT_AFTER = frozenset({"removed"})
+
+
+def change_diff(kind: str, old: str | None, new: str | None) -> list[Piece]:
+    """The diff a change is shown with and its words counted from: one decision for both.
+
+    A removal is its last text deleted; a change with no new text (a failed extraction) shows
+    the old text unchanged, since it is not a deletion; a new page is all inserted.
+
+    >>> diff_stats(change_diff("removed", "a b c", None))
+    (0, 3)
+    >>> diff_stats(change_diff("extraction_failed", "a b c", None))
+    (0, 0)
+    >>> diff_stats(change_diff("new_page", None, "a b"))
+    (2, 0)
+    """
+    old = old or ""
+    if kind in NO_TEXT_AFTER:
+        return word_diff(old, "")
+    return word_diff(old, old if new is None else new)
+
+
 def _drop_final_newline(pieces: list[Piece]) -> list[Piece]:
     """Take off the newline `word_diff` added to both texts, from the end of each side.
 

@@ -23,7 +23,7 @@ from mfawatch.detect import (
     Seen,
     classify_change,
 )
-from mfawatch.diffing import diff_stats, word_diff
+from mfawatch.diffing import change_diff, diff_stats
 from mfawatch.text import bytes_hash, text_hash
 from storage.content import find_body, new_body, new_version, site_keyframe
 from storage.models import GOOD_OUTCOMES, Body, Change, ContentVersion, Fetch, Outcome, Page, Run
@@ -264,11 +264,10 @@ def _change(
     obs: Observation,
 ) -> Change:
     old, new = page.current_version, version
-    added = removed = 0
-    if old is not None and new is not None and old.id != new.id:
-        added, removed = diff_stats(word_diff(old.text, new.text))
-    elif old is None and new is not None:  # a new page: all of it is new
-        added = len(new.text.split())
+    # Counted from the diff the change is shown with (a removal: its last text deleted).
+    added, removed = diff_stats(
+        change_diff(kind, old.text if old else None, new.text if new else None)
+    )
     last_good = session.scalar(
         select(func.max(Fetch.id)).where(
             Fetch.page_id == page.id, Fetch.id != fetch.id, Fetch.outcome.in_(GOOD_OUTCOMES)

@@ -56,6 +56,8 @@ def test_diff_shows_the_last_text_before_and_removed_after(mfawatch: Any, remove
     data = mfawatch.json("diff", str(removed))
     assert data["diff"] == [{"op": "delete", "text": LAST_TEXT}]
     assert data["after"] == "removed"
+    # Its counts are the diff's: the last text's words, deleted.
+    assert (data["words_added"], data["words_removed"]) == (0, len(LAST_TEXT.split()))
     assert data["new_fetch"]["note"] == "HTTP 404, gone"
     shown = mfawatch("diff", str(removed)).stdout
     assert f"[-{LAST_TEXT}-]" in shown

@@ -463,10 +463,10 @@ def test_failure_midway_leaves_nothing_half_written(
     before = arc.counts()
     page_before = arc.page()
 
-    def broken_diff(old: str, new: str) -> list[object]:
+    def broken_diff(kind: str, old: str | None, new: str | None) -> list[object]:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(archive, "word_diff", broken_diff)
+    monkeypatch.setattr(archive, "change_diff", broken_diff)
     with pytest.raises(RuntimeError), arc.sessions.begin() as session:
         record_fetch(session, run_id, arc.fetch(text=TEXT_B, declared=D2))
     assert arc.counts() == before

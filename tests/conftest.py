@@ -72,6 +72,14 @@ def mirror() -> Iterator[MirrorServer]:
         yield server
 
 
+@pytest.fixture
+def elsewhere() -> Iterator[MirrorServer]:
+    """A second site on another loopback address: the crawl must never talk to it."""
+    with MirrorServer(host="127.0.0.2") as server:
+        server.set_site(embassy_site("seoul"))
+        yield server
+
+
 def write_sites(
     path: Path, mirror: MirrorServer, settings: dict[str, Any] | None = None, extra: str = ""
 ) -> Path:

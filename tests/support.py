@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -19,3 +19,9 @@ def wait_for(condition: Callable[[], T], what: str, timeout: float = 60) -> T:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.2)
+
+
+def last_fetch(mfawatch: Any, mirror: Any, path: str) -> dict[str, Any]:
+    """The newest fetch of the mirror's page at ``path``, as `history --json` gives it."""
+    fetches: list[dict[str, Any]] = mfawatch.json("history", mirror.url(path))["fetches"]
+    return fetches[-1]

@@ -24,6 +24,7 @@ from mfawatch.mirror import (
     relations_menu,
     relations_path,
 )
+from tests.support import last_fetch
 
 EN35 = relations_path("en", 35)
 EN36 = relations_path("en", 36)
@@ -39,17 +40,6 @@ def other_port(mirror: MirrorServer) -> Iterator[MirrorServer]:
     with MirrorServer(host=mirror.host) as server:
         server.set_site(embassy_site("seoul"))
         yield server
-
-
-@pytest.fixture
-def elsewhere() -> Iterator[MirrorServer]:
-    with MirrorServer(host="127.0.0.2") as server:
-        server.set_site(embassy_site("seoul"))
-        yield server
-
-
-def last_fetch(mfawatch, mirror, path):
-    return mfawatch.json("history", mirror.url(path))["fetches"][-1]
 
 
 def last_note(mfawatch):

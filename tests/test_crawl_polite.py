@@ -10,13 +10,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
 
-import pytest
 from scrapy.http import HtmlResponse
 
 from mfawatch.mirror import (
-    MirrorServer,
     Request,
     Response,
     embassy_site,
@@ -27,23 +24,12 @@ from mfawatch.mirror import (
     relations_path,
 )
 from scraper.spiders.mfa import MfaSpider
+from tests.support import last_fetch
 
 EN35 = relations_path("en", 35)
 EN36 = relations_path("en", 36)
 AZ36 = relations_path("az", 36)
 ALL_PAGES = [relations_path(lang, i) for lang in ("en", "az") for i in (35, 36, 37, 38)]
-
-
-@pytest.fixture
-def elsewhere() -> Iterator[MirrorServer]:
-    """A second site on another loopback address: the crawl must never talk to it."""
-    with MirrorServer(host="127.0.0.2") as server:
-        server.set_site(embassy_site("seoul"))
-        yield server
-
-
-def last_fetch(mfawatch, mirror, path):
-    return mfawatch.json("history", mirror.url(path))["fetches"][-1]
 
 
 def requested(mirror, path):

@@ -365,8 +365,18 @@ def test_misbehaving_servers_are_recorded_and_the_crawl_goes_on(mfawatch, mirror
     body = political_page().encode()
     for path in RAW:
         raw_server.behaviours[path] = answer(200, body)
-    menu = [*relations_menu("en"), *((raw_server.url(p), "Raw cooperation") for p in RAW)]
-    mirror.set("/en", home_page(mission="seoul", lang="en", menu=menu))
+    raw_menu = [(raw_server.url(p), "Raw cooperation") for p in RAW]
+    mirror.set(
+        "/en", home_page(mission="seoul", lang="en", menu=[*relations_menu("en"), *raw_menu])
+    )
+    # Another port of the host is another site unless a start URL names it (issue 10).
+    raw_server.behaviours["/en"] = answer(
+        200, home_page(mission="seoul", lang="en", menu=raw_menu).encode()
+    )
+    sites = mfawatch.sites.read_text()
+    mfawatch.sites.write_text(
+        sites.replace(f'"{mirror.url("/az")}"', f'"{mirror.url("/az")}", "{raw_server.url("/en")}"')
+    )
     mfawatch.crawl()
     before = {p: mfawatch.json("show", raw_server.url(p))["text"] for p in RAW}
 

@@ -1,4 +1,4 @@
-"""Diff benchmarks: mfawatch.diffing.word_diff on pathological 100 KB and 1 MB inputs.
+"""Diff benchmarks: kernel.diffing.word_diff on pathological 100 KB and 1 MB inputs.
 
     python benchmarks/diff_bench.py [--sizes 100000,1000000] [--repeat 3]
 
@@ -19,7 +19,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from mfawatch.diffing import diff_stats, word_diff
+from kernel.diffing import diff_stats, word_diff
 
 WORDS = (
     "cooperation", "relations", "embassy", "ministry", "agreement", "visit", "minister",

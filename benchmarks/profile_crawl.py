@@ -29,10 +29,10 @@ STEPS = (
     ("scraper/extract.py", "_body_paragraphs", "    _body_paragraphs (BeautifulSoup)"),
     ("scraper/extract.py", "_find_date_line", "    _find_date_line"),
     ("scraper/spiders/mfa.py", "parse_menu", "parse_menu (the start pages' menus)"),
-    ("mfawatch/config.py", "page_identity", "page_identity (menus, requests, redirects)"),
+    ("kernel/config.py", "page_identity", "page_identity (menus, requests, redirects)"),
     ("scraper/pipelines.py", "process_item", "pipeline (a transaction per page)"),
     ("storage/archive.py", "record_fetch", "  record_fetch"),
-    ("mfawatch/text.py", "text_hash", "  text_hash"),
+    ("kernel/text.py", "text_hash", "  text_hash"),
 )
 
 

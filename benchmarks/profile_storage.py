@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ministry import mission_name, page_text, render_page
 
-from mfawatch.detect import Seen
+from kernel.detect import Seen
 from storage.archive import FetchResult
 from storage.db import close_database, open_database
 from storage.recorder import CrawlWriter

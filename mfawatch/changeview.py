@@ -9,20 +9,8 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # hints only: the diff engine loads when a diff is asked for
-    from mfawatch.diffing import Piece
+    from kernel.diffing import Piece
     from storage.models import Change
-
-# A reviewer's order: the kinds that most need a human first.
-KIND_PRIORITY = (
-    "silent_edit",
-    "date_regressed",
-    "removed",
-    "extraction_failed",
-    "content_updated",
-    "date_only",
-    "new_page",
-    "restored",
-)
 
 
 def iso(value: dt.date | dt.datetime | dt.time | None) -> str | None:
@@ -74,7 +62,7 @@ AFTER = {"removed": "removed"}
 def change_pieces(change: Change) -> list[Piece]:
     """The word diff of a change, the one its words were counted from (a removal's "after"
     is AFTER's word, not text)."""
-    from mfawatch.diffing import change_diff
+    from kernel.diffing import change_diff
 
     old_text = change.old_version.text if change.old_version else None
     new_text = change.new_version.text if change.new_version else None

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from mfawatch.diffing import Op, Piece
+from kernel.diffing import Op, Piece
 
 
 def inline_html(pieces: list[Piece]) -> str:
     """One text with deletions and insertions marked; paragraphs become <p>.
 
-    >>> from mfawatch.diffing import word_diff
+    >>> from kernel.diffing import word_diff
     >>> inline_html(word_diff("a <b>", "a <i>"))
     '<p>a <del>&lt;b&gt;</del><ins>&lt;i&gt;</ins></p>'
     """
@@ -30,7 +30,7 @@ class SideBySide:
 def side_by_side_html(pieces: list[Piece]) -> SideBySide:
     """The old text with its deletions and the new one with its insertions.
 
-    >>> from mfawatch.diffing import word_diff
+    >>> from kernel.diffing import word_diff
     >>> side_by_side_html(word_diff("one two", "one 2"))
     SideBySide(old='<p>one <del>two</del></p>', new='<p>one <ins>2</ins></p>')
     """

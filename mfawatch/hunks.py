@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from itertools import zip_longest
 
-from mfawatch.diffing import Op, Piece
+from kernel.diffing import Op, Piece
 
 Excerpt = list[list[Piece] | None]  # hunks; None stands for paragraphs left out ("…")
 
@@ -17,7 +17,7 @@ def paragraphs(pieces: list[Piece]) -> list[tuple[list[Piece], bool]]:
     A paragraph break that was deleted and one inserted in its place are the same break: the
     old and the new words of a rewritten paragraph share one line.
 
-    >>> from mfawatch.diffing import word_diff
+    >>> from kernel.diffing import word_diff
     >>> [("".join(p.text for p in line), changed)
     ...  for line, changed in paragraphs(word_diff("a\\nb c\\nd", "a\\nb x\\nd"))]
     [('a', False), ('b cx', True), ('d', False)]
@@ -65,7 +65,7 @@ def excerpt(pieces: list[Piece], context: int = 1) -> Excerpt:
     """The changed paragraphs with ``context`` paragraphs around them; None where some are
     left out. A diff that changes no text gives nothing.
 
-    >>> from mfawatch.diffing import word_diff
+    >>> from kernel.diffing import word_diff
     >>> old = "\\n".join("abcdefg")
     >>> [None if h is None else "".join(p.text for p in h)
     ...  for h in excerpt(word_diff(old, old.replace("d", "D")))]

@@ -21,24 +21,23 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from kernel.detect import ChangeKind, kind_rank
+from kernel.diffing import Op, Piece
+from kernel.errors import MfawatchError
+from kernel.status import REVIEW_FILTERS
+from kernel.text import json_text, printable
 from mfawatch.changeview import (
-    KIND_PRIORITY,
     change_detail,
     change_pieces,
     declared_text,
     diff_json,
     iso,
 )
-from mfawatch.detect import ChangeKind
-from mfawatch.diffing import Op, Piece
-from mfawatch.errors import MfawatchError
 from mfawatch.htmldiff import inline_html
 from mfawatch.hunks import Excerpt, excerpt
-from mfawatch.text import json_text, printable
 from storage.models import Change
 
 FORMATS = ("html", "md", "json")
-STATUSES = ("pending", "accepted", "dismissed", "all")
 # What a change that touches no text says in place of a diff.
 NO_TEXT_CHANGE = {
     "removed": "The page is gone; the archive keeps its last text.",
@@ -54,8 +53,8 @@ class ReportFilters:
     kind: str | None = None
 
     def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise MfawatchError(f"--status must be one of {', '.join(STATUSES)}")
+        if self.status not in REVIEW_FILTERS:
+            raise MfawatchError(f"--status must be one of {', '.join(REVIEW_FILTERS)}")
         if self.kind is not None and self.kind not in set(ChangeKind):
             raise MfawatchError(f"--kind must be one of {', '.join(ChangeKind)}")
 
@@ -114,16 +113,12 @@ def gather_report(
         session, status=filters.status, kind=filters.kind, site=filters.site, since=filters.since
     )
     _load_details(session, [c.id for c in changes])
-    ordered = sorted(changes, key=lambda c: _priority(c.kind))  # stable: newest first within
+    ordered = sorted(changes, key=lambda c: kind_rank(c.kind))  # stable: newest first within
     report = Report(now or dt.datetime.now(dt.UTC), filters)
     for change in ordered:
         pieces = change_pieces(change)
         report.changes.append(ReportChange(change_detail(change), pieces, excerpt(pieces)))
     return report
-
-
-def _priority(kind: str) -> int:
-    return KIND_PRIORITY.index(kind) if kind in KIND_PRIORITY else len(KIND_PRIORITY)
 
 
 def _load_details(session: Session, ids: Sequence[int], chunk: int = 500) -> None:
@@ -226,7 +221,7 @@ def diff_markdown(pieces: list[Piece]) -> MarkdownSafe:
     """git's word-diff markers, [-deleted-] and {+inserted+}; a blank line between paragraphs.
     Takes an excerpt's hunk (paragraph breaks only in equal pieces).
 
-    >>> from mfawatch.diffing import word_diff
+    >>> from kernel.diffing import word_diff
     >>> from mfawatch.hunks import excerpt
     >>> [hunk] = excerpt(word_diff("a *b*\\nc", "a _b_\\nc"))
     >>> print(diff_markdown(hunk))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from mfawatch.errors import SiteBusy
+from kernel.errors import SiteBusy
 
 
 def lock_dir(database_url: str) -> Path:

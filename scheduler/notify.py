@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mfawatch.changeview import KIND_PRIORITY
+from kernel.detect import kind_rank
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def messages_for(report: RunReport) -> list[Message]:
     """
     out = []
     if report.changes:
-        ordered = sorted(report.changes, key=lambda c: (_rank(c.kind), c.id))
+        ordered = sorted(report.changes, key=lambda c: (kind_rank(c.kind), c.id))
         counts: dict[str, int] = {}
         for change in ordered:
             counts[change.kind] = counts.get(change.kind, 0) + 1
@@ -70,10 +70,6 @@ def messages_for(report: RunReport) -> list[Message]:
         )
         out.append(Message(f"mfawatch: {report.site}: crawl {report.status}", body, failure=True))
     return out
-
-
-def _rank(kind: str) -> int:
-    return KIND_PRIORITY.index(kind) if kind in KIND_PRIORITY else len(KIND_PRIORITY)
 
 
 def describe_target(url: str) -> str:

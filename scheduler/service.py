@@ -22,8 +22,8 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.config import Config
-from mfawatch.errors import ConfigError, SiteBusy
+from kernel.config import Config
+from kernel.errors import ConfigError, SiteBusy
 from scheduler.notify import ChangeNote, RunReport, describe_target, messages_for, send
 from scheduler.timing import first_run_time, make_trigger
 from storage.runs import (

@@ -13,7 +13,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from mfawatch.errors import ConfigError
+from kernel.errors import ConfigError
 
 _DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>s|m|h|d|w)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -27,7 +27,7 @@ def parse_duration(text: str) -> dt.timedelta:
     >>> parse_duration("soon")
     Traceback (most recent call last):
     ...
-    mfawatch.errors.ConfigError: not a duration: 'soon' (use e.g. 90s, 30m, 6h, 1d)
+    kernel.errors.ConfigError: not a duration: 'soon' (use e.g. 90s, 30m, 6h, 1d)
     """
     compact = text.replace(" ", "").lower()
     parts = list(_DURATION.finditer(compact))

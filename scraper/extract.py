@@ -17,9 +17,9 @@ from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 from lxml import etree
 from parsel import Selector
 
-from mfawatch.config import Extraction
-from mfawatch.errors import ExtractionFailed, PageGone
-from mfawatch.text import clean_line, clean_paragraphs, comparison_key
+from kernel.config import Extraction
+from kernel.errors import ExtractionFailed, PageGone
+from kernel.text import clean_line, clean_paragraphs, comparison_key
 
 # Elements that end a line of text; everything else is inline.
 BLOCK_TAGS = (

@@ -2,7 +2,7 @@
 
 URLs, Location headers, error messages and page titles end up in log messages, Scrapy's own
 ("Redirecting (301) to <GET …>") as much as mfawatch's. Every record of the crawl process is
-escaped as the query commands escape their output (mfawatch.text.printable: ESC shown as
+escaped as the query commands escape their output (kernel.text.printable: ESC shown as
 ``\\x1b``), whatever logger made it and whatever handler writes it.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from mfawatch.text import printable
+from kernel.text import printable
 
 
 class PrintableRecord(logging.LogRecord):

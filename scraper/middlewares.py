@@ -26,7 +26,7 @@ from scrapy.utils.misc import load_object
 from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
-    from mfawatch.config import Site
+    from kernel.config import Site
 
 log = logging.getLogger(__name__)
 _SCHEME_PORTS = {"http": 80, "https": 443}
@@ -49,7 +49,7 @@ def network_errors(crawler: Crawler) -> tuple[type[BaseException], ...]:
 def on_site(url: str, site: Site) -> bool:
     """Whether ``url`` is on ``site``: one of its hosts, on one of its ports.
 
-    >>> from mfawatch.config import Site, load_layout
+    >>> from kernel.config import Site, load_layout
     >>> site = Site("s", load_layout("mfa.gov.az"), ("http://127.0.0.1:8001/en",), ("127.0.0.1",))
     >>> [on_site(u, site) for u in ("http://127.0.0.1:8001/x", "http://127.0.0.1:8002/x",
     ...                             "http://127.0.0.1/x", "http://127.0.0.2:8001/x")]

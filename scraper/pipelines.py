@@ -12,8 +12,9 @@ from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 from sqlalchemy.exc import SQLAlchemyError
 
-from mfawatch.config import layout_fingerprint
-from mfawatch.text import printable
+from kernel.config import layout_fingerprint
+from kernel.status import RunStatus
+from kernel.text import printable
 from storage.archive import FetchResult
 from storage.db import close_database, open_database
 from storage.recorder import BATCH_SECONDS, CrawlWriter
@@ -162,12 +163,14 @@ class ArchivePipeline:
             flusher.stop()
         self._flush_writers()
         # "finished" is a whole crawl; anything else (shutdown, a closespider limit) is not.
-        status = {"finished": "ok", "shutdown": "interrupted"}.get(reason, "failed")
+        status = {"finished": RunStatus.OK, "shutdown": RunStatus.INTERRUPTED}.get(
+            reason, RunStatus.FAILED
+        )
         note = None if reason == "finished" else f"crawl ended: {reason}"
         stats = self.crawler.stats
         lost = stats.get_value("mfawatch/db_errors", 0) if stats else 0
         if lost and stats:
-            status = "failed"
+            status = RunStatus.FAILED
             note = f"{lost} fetches could not be archived ({stats.get_value('mfawatch/db_error')})"
             if stats.get_value("mfawatch/db_cause") == DISK_FULL:
                 note = f"{DISK_FULL}: {note}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from mfawatch.detect import (
+from kernel.detect import (
     VOUCHED,
     ChangeKind,
     Known,
@@ -23,10 +23,11 @@ from mfawatch.detect import (
     Seen,
     classify_change,
 )
-from mfawatch.diffing import change_diff, diff_stats
-from mfawatch.text import bytes_hash, text_hash
+from kernel.diffing import change_diff, diff_stats
+from kernel.status import GOOD_OUTCOMES, Outcome
+from kernel.text import bytes_hash, text_hash
 from storage.content import find_body, new_body, new_version, site_keyframe
-from storage.models import GOOD_OUTCOMES, Body, Change, ContentVersion, Fetch, Outcome, Page, Run
+from storage.models import Body, Change, ContentVersion, Fetch, Page, Run
 from storage.search import index_version
 from storage.storable import storable
 
@@ -36,7 +37,7 @@ class FetchResult:
     """One fetch as the scraper saw it: the archive's input (and the Scrapy item)."""
 
     site: str
-    key: str  # the page identity, see mfawatch.config.page_identity
+    key: str  # the page identity, see kernel.config.page_identity
     url: str
     lang: str
     seen: Seen

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from mfawatch.detect import PageStatus
-from mfawatch.text import bytes_hash, text_hash
+from kernel.detect import PageStatus
+from kernel.text import bytes_hash, text_hash
 from storage.archive import FetchResult, RunContext
 from storage.content import pack_body, site_keyframe
 from storage.models import Body, ContentVersion, Page

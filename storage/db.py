@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.errors import DatabaseError
-from mfawatch.text import printable
+from kernel.errors import DatabaseError
+from kernel.text import printable
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ thirty rounds of a ministry in a few megabytes.
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
 from sqlalchemy import (
     DateTime,
@@ -90,7 +89,7 @@ class Run(Base):
     finished_at: Mapped[dt.datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="running")  # storage.runs.RUN_STATES
     note: Mapped[str | None] = mapped_column(Text)  # why it failed or looks unhealthy
-    # mfawatch.config.layout_fingerprint of the layout it extracted with: bytes already seen
+    # kernel.config.layout_fingerprint of the layout it extracted with: bytes already seen
     # need no new extraction unless the layout changed since.
     layout_hash: Mapped[str | None] = mapped_column(String(16))
 
@@ -109,7 +108,7 @@ class Page(Base):
     url: Mapped[str] = mapped_column(Text)
     lang: Mapped[str] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20))  # mfawatch.detect.PageStatus
+    status: Mapped[str] = mapped_column(String(20))  # kernel.detect.PageStatus
     first_seen_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
     declared_raw: Mapped[str | None] = mapped_column(Text)
@@ -134,7 +133,7 @@ class ContentVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"))
-    text_hash: Mapped[str] = mapped_column(String(64))  # sha256 of mfawatch.text.comparison_key
+    text_hash: Mapped[str] = mapped_column(String(64))  # sha256 of kernel.text.comparison_key
     title: Mapped[str | None] = mapped_column(Text)
     # The text (the title line, then one paragraph a line), packed against the base's text:
     # read it as `.text`.
@@ -171,20 +170,6 @@ class Body(Base):
         from storage.content import read_body
 
         return read_body(self)
-
-
-class Outcome(StrEnum):
-    NEW = "new"  # the first text seen of this page
-    CHANGED = "changed"  # text differs from the page's current version
-    UNCHANGED = "unchanged"
-    NOT_MODIFIED = "not_modified"  # 304 to a conditional request
-    GONE = "gone"  # 404/410 or redirected away
-    EXTRACTION_FAILED = "extraction_failed"
-    FAILED = "failed"  # HTTP error, network error, block page status, not HTML
-
-
-# Fetches that saw the page's text (or were told it had not changed).
-GOOD_OUTCOMES = (Outcome.NEW, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED)
 
 
 class Fetch(Base):
@@ -229,7 +214,7 @@ class Change(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # mfawatch.detect.ChangeKind
+    kind: Mapped[str] = mapped_column(String(20))  # kernel.detect.ChangeKind
     status: Mapped[str] = mapped_column(String(20), default="pending")
     detected_at: Mapped[dt.datetime]
     old_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))

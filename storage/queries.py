@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session, joinedload
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
 
-from mfawatch.errors import AlreadyDecided, NotFound
+from kernel.errors import AlreadyDecided, NotFound
+from kernel.status import GOOD_OUTCOMES, REVIEW_STATES, Outcome
 from storage.models import (
-    GOOD_OUTCOMES,
     Body,
     Change,
     ContentVersion,
     Fetch,
-    Outcome,
     Page,
     Review,
     Run,
@@ -29,7 +28,6 @@ from storage.models import (
 )
 from storage.storable import page_key
 
-REVIEW_STATES = ("pending", "accepted", "dismissed")
 # Ids are 64-bit integers in both databases; a larger number names nothing (and SQLite's
 # driver would raise OverflowError on it).
 MAX_ID = 2**63 - 1

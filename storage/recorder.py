@@ -25,9 +25,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.detect import VOUCHED, Known, Observation, PageStatus, Seen, classify_change
-from mfawatch.text import bytes_hash, printable, text_hash
-from storage.archive import FetchResult, Outcome, Recorded, RunContext, record_fetch
+from kernel.detect import VOUCHED, Known, Observation, PageStatus, Seen, classify_change
+from kernel.status import Outcome
+from kernel.text import bytes_hash, printable, text_hash
+from storage.archive import FetchResult, Recorded, RunContext, record_fetch
 from storage.baseline import store_new_pages
 from storage.models import Body, ContentVersion, Fetch, Page
 from storage.storable import storable

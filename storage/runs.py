@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from storage.models import GOOD_OUTCOMES, Change, Fetch, Outcome, Page, Run, Site, utcnow
+from kernel.status import GOOD_OUTCOMES, Outcome, ReviewStatus, RunStatus
+from storage.models import Change, Fetch, Page, Run, Site, utcnow
 
-RUN_STATES = ("running", "ok", "failed", "timed_out", "interrupted", "unhealthy")
+RUN_STATES = tuple(RunStatus)
 DISK_FULL = "disk full"
 _SQLITE_FULL = 13  # sqlite3.SQLITE_FULL from Python 3.11 on
 _PG_DISK_FULL = "53100"  # PostgreSQL's SQLSTATE disk_full (psycopg.errors.DiskFull)
@@ -246,7 +247,7 @@ def new_changes(session: Session, run_id: int) -> Sequence[tuple[int, str, str]]
         select(Change.id, Change.kind, Page.url)
         .join(Fetch, Change.new_fetch_id == Fetch.id)
         .join(Page, Change.page_id == Page.id)
-        .where(Fetch.run_id == run_id, Change.status == "pending")
+        .where(Fetch.run_id == run_id, Change.status == ReviewStatus.PENDING)
         .order_by(Change.id)
     )
     return [(cid, kind, url) for cid, kind, url in rows]

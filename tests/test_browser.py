@@ -25,7 +25,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, Response, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.detect import Seen
+from kernel.detect import Seen
 from storage.archive import FetchResult, record_fetch
 from storage.models import Change
 from storage.runs import finish_run, start_run

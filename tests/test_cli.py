@@ -20,8 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from kernel.detect import Seen
 from mfawatch.cli import COMMANDS, QUICK, app
-from mfawatch.detect import Seen
 from storage.archive import FetchResult, record_fetch
 from storage.models import Fetch, Review
 from storage.runs import finish_run, start_run

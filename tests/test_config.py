@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mfawatch.cli import app
-from mfawatch.config import (
+from kernel.config import (
     DEFAULT_SITES,
     SETTINGS,
     load_config,
@@ -21,7 +20,8 @@ from mfawatch.config import (
     page_identity,
     setting_problem,
 )
-from mfawatch.errors import ConfigError
+from kernel.errors import ConfigError
+from mfawatch.cli import app
 
 LAYOUT = load_layout("mfa.gov.az")
 

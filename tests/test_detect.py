@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mfawatch.detect import (
+from kernel.detect import (
     ChangeKind,
     Known,
     Observation,
@@ -20,7 +20,7 @@ from mfawatch.detect import (
     Verdict,
     classify_change,
 )
-from mfawatch.text import text_hash
+from kernel.text import text_hash
 
 D1, D2, D3 = dt.date(2023, 2, 28), dt.date(2023, 3, 5), dt.date(2024, 1, 10)
 T1, T2 = dt.time(8, 59), dt.time(17, 30)

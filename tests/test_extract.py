@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from scrapy import Request
 from scrapy.http import HtmlResponse
 
-from mfawatch.config import DEFAULT_SITES, load_config, load_layout, page_identity
-from mfawatch.detect import Seen
-from mfawatch.errors import ExtractionFailed, PageGone
+from kernel.config import DEFAULT_SITES, load_config, load_layout, page_identity
+from kernel.detect import Seen
+from kernel.errors import ExtractionFailed, PageGone
 from mfawatch.mirror import Request as MirrorRequest
 from mfawatch.mirror import content_page, embassy_site, faults, home_page, relations_menu
 from mfawatch.mirror.pages import DATE_STYLES, RELATIONS_IDS, not_found_page

@@ -28,12 +28,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.config import load_layout
-from mfawatch.detect import ChangeKind, Known, Observation, PageStatus, Seen, classify_change
+from kernel.config import load_layout
+from kernel.detect import ChangeKind, Known, Observation, PageStatus, Seen, classify_change
+from kernel.text import text_hash
 from mfawatch.mirror import MirrorServer, content_page, faults, html_response, relations_path
 from mfawatch.mirror.missions import page_text
 from mfawatch.mirror.texts import section_title
-from mfawatch.text import text_hash
 from scraper.extract import extract_page
 from storage.archive import FetchResult, record_fetch
 from storage.db import make_engine

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.detect import Seen
+from kernel.detect import Seen
 from mfawatch.mirror import (
     Handler,
     MirrorServer,

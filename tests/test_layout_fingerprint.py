@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from mfawatch.config import layout_fingerprint, load_layout
+from kernel.config import layout_fingerprint, load_layout
 
 
 def test_an_edit_past_200_characters_of_a_long_pattern_changes_the_fingerprint() -> None:

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from mfawatch.config import LAYOUTS_DIR
+from kernel.config import LAYOUTS_DIR
 from mfawatch.mirror import relations_path
 
 EN35 = relations_path("en", 35)

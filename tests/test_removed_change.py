@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.detect import Seen
+from kernel.detect import Seen
 from mfawatch.web import create_app
 from storage.archive import FetchResult, record_fetch
 from storage.runs import finish_run, start_run

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.detect import Seen
+from kernel.detect import Seen
 from storage.archive import FetchResult, record_fetch
 from storage.queries import review_change
 from storage.runs import finish_run, start_run

@@ -13,9 +13,9 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.detect import ChangeKind, PageStatus, Seen
-from mfawatch.errors import NotFound
-from mfawatch.text import bytes_hash
+from kernel.detect import ChangeKind, PageStatus, Seen
+from kernel.errors import NotFound
+from kernel.text import bytes_hash
 from storage import archive
 from storage.archive import FetchResult, Outcome, Recorded, record_fetch
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Review, Run, Site

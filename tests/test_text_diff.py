@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mfawatch.diffing import Op, Piece, diff_stats, word_diff
-from mfawatch.text import (
+from kernel.diffing import Op, Piece, diff_stats, word_diff
+from kernel.text import (
     bytes_hash,
     clean_line,
     clean_paragraphs,

@@ -24,8 +24,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mfawatch.detect import Seen
-from mfawatch.errors import MfawatchError
+from kernel.detect import Seen
+from kernel.errors import MfawatchError
 from mfawatch.web import create_app
 from mfawatch.web.security import HOST_PREFIX, PAGE_CSP, RAW_CSP, SESSION_COOKIE, redact_token
 from storage.archive import FetchResult, record_fetch

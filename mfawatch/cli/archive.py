@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
+from kernel.text import printable
 from mfawatch.changeview import declared_text, iso
 from mfawatch.cli.common import State, console, parse_when, print_json
-from mfawatch.text import printable
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 PAGE = Annotated[

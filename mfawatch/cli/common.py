@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from mfawatch.errors import ConfigError, MfawatchError
-from mfawatch.text import json_text
+from kernel.errors import ConfigError, MfawatchError
+from kernel.text import json_text
 
 # Imported where used: Rich, the sites file's parser and the ORM cost a query command time
 # (and --json prints without Rich).
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from sqlalchemy.orm import Session, sessionmaker
 
-    from mfawatch.config import Config
+    from kernel.config import Config
 
 # `mfawatch crawl --config FILE` and `mfawatch --config FILE crawl` both work.
 CONFIG_OPTION = typer.Option("--config", "-c", help="Sites file (as the global --config).")
@@ -63,13 +63,13 @@ class State:
             self.config_path = path
 
     def config(self) -> Config:
-        from mfawatch.config import load_config
+        from kernel.config import load_config
 
         return load_config(self.config_path)
 
     def identify(self, url: str) -> str | None:
         """A URL's page identity under any configured layout (None if none applies)."""
-        from mfawatch.config import page_identity
+        from kernel.config import page_identity
 
         try:
             layouts = self.config().layouts()

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kernel.errors import MfawatchError
+from kernel.text import printable
 from mfawatch.cli.common import CONFIG_OPTION, State, console, fail
 from mfawatch.cli.jobs import Stop
-from mfawatch.errors import MfawatchError
-from mfawatch.text import printable
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -180,9 +180,9 @@ def parse_settings(items: list[str]) -> list[tuple[str, str]]:
     [('DOWNLOAD_DELAY', '0.5')]
     >>> parse_settings(["DOWNLOAD_DELAY=abc"])
     Traceback (most recent call last):
-    mfawatch.errors.MfawatchError: --set DOWNLOAD_DELAY: expected a number, got 'abc'
+    kernel.errors.MfawatchError: --set DOWNLOAD_DELAY: expected a number, got 'abc'
     """
-    from mfawatch.config import setting_problem
+    from kernel.config import setting_problem
 
     pairs = []
     for item in items:

@@ -19,8 +19,8 @@ import typer
 from typer._coercion import RuntimeParam, build_runtime_param
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from mfawatch.errors import MfawatchError
-from mfawatch.text import printable
+from kernel.errors import MfawatchError
+from kernel.text import printable
 
 log = logging.getLogger(__name__)
 

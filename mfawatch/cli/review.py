@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kernel.errors import MfawatchError
+from kernel.status import REVIEW_FILTERS
+from kernel.text import printable
 from mfawatch.changeview import (
     change_detail,
     change_pieces,
@@ -15,16 +18,13 @@ from mfawatch.changeview import (
     diff_json,
 )
 from mfawatch.cli.common import State, at_least_one, console, parse_when, print_json
-from mfawatch.errors import MfawatchError
-from mfawatch.text import printable
 
 if TYPE_CHECKING:
     from rich.text import Text
 
-    from mfawatch.diffing import Piece
+    from kernel.diffing import Piece
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
-STATUSES = ("pending", "accepted", "dismissed", "all")
 
 
 def register(app: typer.Typer) -> None:
@@ -43,10 +43,10 @@ def changes(
     as_json: JSON = False,
 ) -> None:
     """List detected changes (the review queue by default)."""
-    if status not in STATUSES:
-        raise MfawatchError(f"--status must be one of {', '.join(STATUSES)}")
+    if status not in REVIEW_FILTERS:
+        raise MfawatchError(f"--status must be one of {', '.join(REVIEW_FILTERS)}")
     if kind is not None:
-        from mfawatch.detect import ChangeKind
+        from kernel.detect import ChangeKind
 
         if kind not in set(ChangeKind):
             raise MfawatchError(f"--kind must be one of {', '.join(ChangeKind)}")
@@ -118,7 +118,7 @@ def render_diff(pieces: list[Piece]) -> Text:
     """git's --word-diff=plain markers, [-deleted-] and {+inserted+}, coloured on terminals."""
     from rich.text import Text
 
-    from mfawatch.diffing import Op
+    from kernel.diffing import Op
 
     body = Text()
     for piece in pieces:

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from kernel.errors import MfawatchError
+from kernel.text import printable
 from mfawatch.changeview import iso
 from mfawatch.cli.common import (
     CONFIG_OPTION,
@@ -16,8 +18,6 @@ from mfawatch.cli.common import (
     parse_when,
     print_json,
 )
-from mfawatch.errors import MfawatchError
-from mfawatch.text import printable
 
 
 def register(app: typer.Typer) -> None:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
+from kernel.errors import MfawatchError
 from mfawatch.cli.common import State
-from mfawatch.errors import MfawatchError
 
 
 def register(app: typer.Typer) -> None:

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from kernel.detect import ChangeKind
 from mfawatch.changeview import change_detail, change_pieces, change_summary, diff_json
-from mfawatch.detect import ChangeKind
 from mfawatch.web import data
 from mfawatch.web.schemas import (
     ChangeDetail,

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
-from mfawatch.errors import NotFound
+from kernel.errors import NotFound
 from mfawatch.web import api, routes, security
 from mfawatch.web.render import render
 

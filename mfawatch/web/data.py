@@ -16,16 +16,16 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only, sessionmaker
 
-from mfawatch.changeview import KIND_PRIORITY
-from mfawatch.detect import ChangeKind
-from mfawatch.diffing import Piece
-from mfawatch.errors import NotFound
+from kernel.detect import ChangeKind, kind_rank
+from kernel.diffing import Piece
+from kernel.errors import NotFound
+from kernel.status import REVIEW_FILTERS
+from kernel.text import printable
 from mfawatch.htmldiff import inline_html, side_by_side_html
-from mfawatch.text import printable
 from storage.models import Change, ContentVersion, Page, Site
-from storage.queries import REVIEW_STATES, list_changes
+from storage.queries import list_changes
 
-STATUSES = (*REVIEW_STATES, "all")
+STATUSES = REVIEW_FILTERS
 # The schema's ids are INTEGER columns, 1 to 2**31 - 1 on PostgreSQL: a number outside names
 # nothing, and must not reach the database driver (SQLite's overflows past 2**63, a 500).
 MAX_ID = 2**31 - 1
@@ -64,8 +64,7 @@ class Filters:
 
 def review_order(change: Change) -> tuple[int, float, int]:
     """The queue's order: the kinds that most need a human first, then the newest."""
-    rank = KIND_PRIORITY.index(change.kind) if change.kind in KIND_PRIORITY else len(KIND_PRIORITY)
-    return (rank, -change.detected_at.timestamp(), -change.id)
+    return (kind_rank(change.kind), -change.detected_at.timestamp(), -change.id)
 
 
 def queue(session: Session, filters: Filters) -> tuple[list[Change], Counter[str]]:

@@ -14,8 +14,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from kernel.text import printable
 from mfawatch.changeview import declared_text
-from mfawatch.text import printable
 from storage.search import MARK_END, MARK_START
 
 TEMPLATES = Path(__file__).with_name("templates")

@@ -10,16 +10,16 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from mfawatch.changeview import AFTER, KIND_PRIORITY, change_pieces, fetch_note
-from mfawatch.detect import ChangeKind
-from mfawatch.diffing import word_diff
-from mfawatch.errors import NotFound
+from kernel.detect import KIND_PRIORITY, ChangeKind
+from kernel.diffing import word_diff
+from kernel.errors import NotFound
+from kernel.status import REVIEW_STATES
+from mfawatch.changeview import AFTER, change_pieces, fetch_note
 from mfawatch.web import data
 from mfawatch.web.render import render
 from mfawatch.web.security import RAW_CSP, check_form_csrf
 from storage.models import ContentVersion
 from storage.queries import (
-    REVIEW_STATES,
     get_change,
     list_pages,
     page_history,

@@ -26,7 +26,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from mfawatch.errors import MfawatchError
+from kernel.errors import MfawatchError
 from mfawatch.web.render import error_page
 
 SESSION_COOKIE = "mfawatch_session"

@@ -18,10 +18,10 @@ from scrapy.exceptions import ResponseDataLossError
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from mfawatch.config import Config, PageId, Site, layout_fingerprint, load_config, page_identity
-from mfawatch.detect import Seen
-from mfawatch.errors import ExtractionFailed, PageGone
-from mfawatch.text import bytes_hash
+from kernel.config import Config, PageId, Site, layout_fingerprint, load_config, page_identity
+from kernel.detect import Seen
+from kernel.errors import ExtractionFailed, PageGone
+from kernel.text import bytes_hash
 from scraper.extract import extract_page
 from scraper.logs import escape_log_records
 from scraper.middlewares import OffsiteRedirect, network_errors, on_site

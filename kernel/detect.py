@@ -33,6 +33,28 @@ class ChangeKind(StrEnum):
     EXTRACTION_FAILED = "extraction_failed"
 
 
+# A reviewer's order: the kinds that most need a human first.
+KIND_PRIORITY = (
+    ChangeKind.SILENT_EDIT,
+    ChangeKind.DATE_REGRESSED,
+    ChangeKind.REMOVED,
+    ChangeKind.EXTRACTION_FAILED,
+    ChangeKind.CONTENT_UPDATED,
+    ChangeKind.DATE_ONLY,
+    ChangeKind.NEW_PAGE,
+    ChangeKind.RESTORED,
+)
+
+
+def kind_rank(kind: str) -> int:
+    """A kind's place in the reviewer's order; an unknown kind comes last.
+
+    >>> kind_rank("silent_edit"), kind_rank("new_page") > kind_rank("removed"), kind_rank("x")
+    (0, True, 8)
+    """
+    return KIND_PRIORITY.index(kind) if kind in KIND_PRIORITY else len(KIND_PRIORITY)
+
+
 class PageStatus(StrEnum):
     ACTIVE = "active"
     REMOVED = "removed"

@@ -2,7 +2,7 @@
 
 A *layout* says how a family of sites is built (which links are relations pages, where title,
 body and the "last updated" line are). A *site* names a layout and its start URLs. Layouts ship
-in ``mfawatch/layouts/``; a sites file may add its own under ``[layouts."name"]``, optionally
+in ``kernel/layouts/``; a sites file may add its own under ``[layouts."name"]``, optionally
 ``extends = "<built-in>"`` to replace only the keys it gives.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from mfawatch.errors import ConfigError
+from kernel.errors import ConfigError
 
 LAYOUTS_DIR = Path(__file__).with_name("layouts")
 DEFAULT_SITES = Path(__file__).with_name("sites.toml")

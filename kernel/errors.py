@@ -10,7 +10,7 @@ class MfawatchError(Exception):
 
 
 class ConfigError(MfawatchError):
-    """Raised by ``mfawatch.config`` for a sites or layout file that cannot be used."""
+    """Raised by ``kernel.config`` for a sites or layout file that cannot be used."""
 
 
 class DatabaseError(MfawatchError):

@@ -75,7 +75,7 @@ def word_diff(old: str, new: str, *, timeout: float = 1.0) -> list[Piece]:
     return _merge(_drop_final_newline(pieces))
 
 
-# Kinds of change with no text after them (mfawatch.detect.ChangeKind values): the last text
+# Kinds of change with no text after them (kernel.detect.ChangeKind values): the last text
 # is shown, and counted, as deleted.
 NO_TEXT_AFTER = frozenset({"removed"})
 

@@ -34,6 +34,6 @@ class PageGone(ExtractionFailed):
 
 
 class SiteBusy(MfawatchError):
-    """Raised by ``scheduler.locks`` when another live process is crawling the site."""
+    """Raised by ``scraper.locks`` when another live process is crawling the site."""
 
     exit_code = 3  # the scheduler tells "busy" from a real failure by it

@@ -1,6 +1,6 @@
 """The scheduled service: APScheduler starts each site's crawl on its schedule, each crawl in a
-process of its own (`mfawatch crawl --site NAME --trigger schedule`): Twisted's reactor cannot
-restart, and a crash or memory growth in one crawl must not touch the service.
+process of its own (`python -m scraper.crawl --site NAME --trigger schedule`): Twisted's
+reactor cannot restart, and a crash or memory growth in one crawl must not touch the service.
 
 Per site: one job with a stable id (``crawl:NAME``), at most one instance, coalesced misfires.
 SIGTERM/SIGINT: no new runs; the running crawls get a grace period to finish, are then asked to
@@ -125,8 +125,8 @@ class Service:
         started = dt.datetime.now(dt.UTC)
         log.info("%s: run started", site)
         command = [
-            sys.executable, "-m", "mfawatch", "--config", str(self.config.path),
-            "crawl", "--site", site, "--trigger", "schedule",
+            sys.executable, "-m", "scraper.crawl", "--config", str(self.config.path),
+            "--site", site, "--trigger", "schedule",
         ]  # fmt: skip
         # The database URL may hold a password: a command line is readable by every user of
         # the machine (ps, /proc), the environment only by the process's owner.

@@ -1,5 +1,6 @@
 """The archive pipeline: one run row per site; a short transaction per page that may have
-changed, the rest in batches (storage.recorder)."""
+changed, the rest in batches (storage.recorder). The crawl's only database I/O: it hands the
+spider the archive's pages as it opens."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import layout_fingerprint
 from kernel.status import RunStatus
 from kernel.text import printable
 from storage.archive import FetchResult
 from storage.db import close_database, open_database
+from storage.queries import known_pages
 from storage.recorder import BATCH_SECONDS, CrawlWriter
 from storage.runs import DISK_FULL, failure_cause, finish_run, start_run
 
@@ -52,10 +55,19 @@ def _url(item: Any) -> str:
 
 
 class ArchivePipeline:
-    def __init__(self, crawler: Crawler, database_url: str | None, trigger: str) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        database_url: str | None,
+        trigger: str,
+        sessions: sessionmaker[Session] | None = None,
+    ) -> None:
         self.crawler = crawler
         self.database_url = database_url
         self.trigger = trigger
+        # The crawl process's session factory (MFAWATCH_SESSIONS, from scraper.crawl), else
+        # one of its own (`scrapy crawl mfa`), opened and closed here.
+        self.shared = sessions
         self.run_ids: dict[str, int] = {}
         self.writers: dict[str, CrawlWriter] = {}
 
@@ -66,12 +78,13 @@ class ArchivePipeline:
             crawler,
             settings.get("MFAWATCH_DATABASE_URL"),
             settings.get("MFAWATCH_TRIGGER", "manual"),
+            settings.get("MFAWATCH_SESSIONS"),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     def open_spider(self) -> None:
-        self.Session = open_database(self.database_url)
+        self.Session = self.shared or open_database(self.database_url)
         spider: Any = self.crawler.spider
         try:
             with self.Session.begin() as session:
@@ -83,6 +96,7 @@ class ArchivePipeline:
                         self.trigger,
                         layout_fingerprint(site.layout),
                     )
+                spider.know({site.name: known_pages(session, site.name) for site in spider.sites})
         except SQLAlchemyError as exc:
             # No run to record anything in (a full disk, say): one line, and no crawl. Raising
             # here would bring Scrapy's tracebacks; its engine is closed once it runs.
@@ -184,4 +198,5 @@ class ArchivePipeline:
             # Not even a run row could be written (a disk full to the last byte): one line; the
             # runs stay "running" until the next crawl of their sites closes them.
             log.error("could not record the end of the crawl: %s", failure_cause(exc))
-        close_database(self.Session)
+        if self.shared is None:
+            close_database(self.Session)

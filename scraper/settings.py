@@ -1,7 +1,7 @@
 """Scrapy settings for mfawatch: polite by default.
 
-A sites file's [settings] table overrides any of these for its crawls (mfawatch crawl), as does
-`scrapy crawl mfa -s NAME=VALUE`.
+A sites file's [settings] table overrides any of these for its crawls (mfawatch crawl, or
+python -m scraper.crawl), as does `scrapy crawl mfa -s NAME=VALUE`.
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}
 
 # Where the archive is; None means $MFAWATCH_DATABASE_URL, then ./mfawatch.db.
 MFAWATCH_DATABASE_URL = os.environ.get("MFAWATCH_DATABASE_URL")
+# The crawl process's session factory, shared by the pipeline and the process's other users
+# of the database (set by scraper.crawl); None: the pipeline opens MFAWATCH_DATABASE_URL itself.
+MFAWATCH_SESSIONS = None
 MFAWATCH_TRIGGER = "manual"
 
 LOG_LEVEL = "INFO"

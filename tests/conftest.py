@@ -150,7 +150,7 @@ def mfawatch(db_url: str, sites_file: Path) -> Mfawatch:
 
 HOLDER = """\
 import sys
-from scheduler.locks import site_locks
+from scraper.locks import site_locks
 with site_locks(sys.argv[1], ["seoul"]):
     print("holding", flush=True)
     sys.stdin.read()

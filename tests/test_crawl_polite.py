@@ -24,6 +24,7 @@ from mfawatch.mirror import (
     relations_path,
 )
 from scraper.spiders.mfa import MfaSpider
+from storage.queries import known_pages
 from tests.support import last_fetch
 
 EN35 = relations_path("en", 35)
@@ -109,7 +110,9 @@ def test_menu_links_to_another_host_are_not_followed(mfawatch, mirror, elsewhere
     assert all(p["url"].startswith(mirror.url("/")) for p in pages)
 
 
-def test_a_known_page_found_in_a_menu_first_is_still_asked_conditionally(mfawatch, mirror):
+def test_a_known_page_found_in_a_menu_first_is_still_asked_conditionally(
+    mfawatch, mirror, sessions
+):
     # Scrapy reads the menus while it still pulls the known pages from start(): a request made
     # from a menu must carry what the archive knows too, or the server sends the page whole.
     site = embassy_site("seoul")
@@ -117,7 +120,8 @@ def test_a_known_page_found_in_a_menu_first_is_still_asked_conditionally(mfawatc
         mirror.set(path, site[path], etag=True)
     mfawatch.crawl()
     spider = MfaSpider(config=str(mfawatch.sites))
-    spider.load_known(mfawatch.db_url)
+    with sessions() as session:  # as the pipeline hands them over
+        spider.know({"seoul": known_pages(session, "seoul")})
     home = HtmlResponse(mirror.url("/en"), body=site["/en"].encode(), encoding="utf-8")
     requests = list(spider.parse_menu(home, spider.sites[0]))
     assert len(requests) == 4

@@ -194,7 +194,9 @@ def test_the_database_url_reaches_crawls_by_the_environment_not_the_command_line
         argv = Path(f"/proc/{crawl}/cmdline").read_bytes().decode().split("\0")
         environ = Path(f"/proc/{crawl}/environ").read_bytes().decode().split("\0")
         assert svc.stop() == 0
-    assert argv[argv.index("crawl") :][:3] == ["crawl", "--site", "seoul"]
+    # The crawl layer's own entry point, not the CLI's command line.
+    assert argv[argv.index("-m") :][:2] == ["-m", "scraper.crawl"]
+    assert argv[argv.index("--site") :][:2] == ["--site", "seoul"]
     assert "--db" not in argv
     assert not [arg for arg in argv if mfawatch.db_url in arg]
     assert f"MFAWATCH_DATABASE_URL={mfawatch.db_url}" in environ

@@ -26,8 +26,7 @@ from scraper.extract import extract_page
 from scraper.logs import escape_log_records
 from scraper.middlewares import OffsiteRedirect, network_errors, on_site
 from storage.archive import FetchResult
-from storage.db import close_database, open_database
-from storage.queries import known_pages
+from storage.queries import KnownPage
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +50,16 @@ _UNKNOWN = _Known(None, None, None)
 class MfaSpider(Spider):
     name = "mfa"
 
-    def __init__(self, config: str | None = None, site: str | None = None, **kwargs: Any):
+    def __init__(self, config: Config | str | None = None, site: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self.config: Config = load_config(config)
+        # A Config from scraper.crawl (read once per process), or a sites file's path.
+        self.config: Config = config if isinstance(config, Config) else load_config(config)
         names = [n for n in (site or "").split(",") if n]
         self.sites: list[Site] = [self.config.site(n) for n in names] or list(self.config.sites)
         self.allowed_domains = sorted({d for s in self.sites for d in s.allowed_domains})
         self._requested: set[str] = set()  # page identities asked for in this crawl
         self._known: dict[str, _Known] = {}  # by page identity
+        self._known_urls: dict[str, list[str]] = {}  # each site's archived pages, from know()
         # Why a site's pages were not fetched (robots.txt unreadable, ...): its run's note.
         self.notes: dict[str, list[str]] = {}
         self._answered: set[str] = set()  # sites whose server answered at least once
@@ -79,7 +80,6 @@ class MfaSpider(Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
-        known_urls = self.load_known(self.settings.get("MFAWATCH_DATABASE_URL"))
         for site in self.sites:
             for url in site.start_urls:
                 yield Request(
@@ -88,24 +88,19 @@ class MfaSpider(Spider):
                 )  # fmt: skip
             # Known pages are re-checked even when no menu links them any more: that is how a
             # removal is seen.
-            for url in known_urls[site.name]:
+            for url in self._known_urls.get(site.name, []):
                 request = self.page_request(site, url)
                 if request is not None:
                     yield request
 
-    def load_known(self, db_url: str | None) -> dict[str, list[str]]:
-        """The archive's pages of each site (their URLs), and what it knows of each for its
-        request, whichever finds the page first: this list or a menu (Scrapy reads menus while
-        it still pulls from start())."""
-        Session = open_database(db_url)
-        try:
-            with Session() as session:
-                known = {s.name: known_pages(session, s.name) for s in self.sites}
-        finally:
-            close_database(Session)
+    def know(self, known: dict[str, list[KnownPage]]) -> None:
+        """The archive's pages of each site, handed by the pipeline as it opens (before start()
+        is read): each is re-checked, and asked for with what the archive knows of it, whichever
+        finds the page first, this list or a menu (Scrapy reads menus while it still pulls from
+        start()). The spider itself reads no database."""
         for site in self.sites:
             fingerprint = layout_fingerprint(site.layout)
-            for page in known[site.name]:
+            for page in known.get(site.name, []):
                 found = page_identity(site.layout, page.url)
                 if found is None:
                     continue
@@ -113,7 +108,7 @@ class MfaSpider(Spider):
                 seen_bytes = page.raw_hash if page.layout_hash == fingerprint else None
                 validators = _Known(page.etag, page.last_modified, seen_bytes)
                 self._known.setdefault(str(found[0]), validators)
-        return {name: [page.url for page in pages] for name, pages in known.items()}
+        self._known_urls = {name: [page.url for page in pages] for name, pages in known.items()}
 
     def parse_menu(self, response: Response, site: Site) -> Iterator[Request]:
         """Relations pages linked from a start page's menus."""

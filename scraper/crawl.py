@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m scraper.crawl")
-    parser.add_argument("--config")
+    parser.add_argument("--config", "-c")
     parser.add_argument("--site", default="")
     parser.add_argument("--trigger", default="schedule")
     parser.add_argument("--set", action="append", default=[], dest="overrides")

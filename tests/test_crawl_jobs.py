@@ -239,3 +239,50 @@ def test_jobs_is_documented_and_checked(mfawatch: Mfawatch) -> None:
     assert re.search(r"-j, --jobs\b.*processes", " ".join(shown.split())), shown
     result = mfawatch.crawl("--jobs", "0", check=False)
     assert (result.code, result.stderr) == (2, "mfawatch: error: --jobs must be 1 or more\n")
+
+
+# Runs a module as `python -m` does, noting (pid, name) each time a database engine is made or
+# the sites file read, in the file $COUNTS: forked children append to it too.
+COUNTING = """\
+import os, runpy, sys
+import kernel.config, storage.db
+
+def counted(module, name):
+    real = getattr(module, name)
+    def call(*args, **kwargs):
+        with open(os.environ["COUNTS"], "a") as out:
+            out.write(f"{os.getpid()} {name}\\n")
+        return real(*args, **kwargs)
+    setattr(module, name, call)
+
+counted(storage.db, "make_engine")
+counted(kernel.config, "load_config")
+sys.argv = sys.argv[1:]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("entry", ["mfawatch", "scraper.crawl"])
+def test_a_crawl_process_opens_one_engine_and_reads_the_sites_file_once(
+    mfawatch: Mfawatch, tmp_path: Path, entry: str
+) -> None:
+    # The CLI's crawl and the scheduler's crawl process (python -m scraper.crawl): the spider,
+    # the pipeline and the child of --jobs 2 all use the process's engine and config.
+    counts = tmp_path / "counts"
+    args = {
+        "mfawatch": ["--db", mfawatch.db_url, "-c", str(mfawatch.sites), "crawl", "--jobs", "2"],
+        "scraper.crawl": ["-c", str(mfawatch.sites), "--jobs", "2", "--trigger", "manual"],
+    }[entry]
+    env = {**os.environ, "COUNTS": str(counts), "MFAWATCH_DATABASE_URL": mfawatch.db_url}
+    with subprocess.Popen(
+        [sys.executable, "-c", COUNTING, entry, *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+    ) as proc:  # fmt: skip
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    runs = mfawatch.json("runs")
+    assert sorted((r["site"], r["status"]) for r in runs) == sorted(
+        (name, "ok") for name in MISSIONS
+    )
+    noted = [line.split() for line in counts.read_text().splitlines()]
+    assert sorted(noted) == [[str(proc.pid), "load_config"], [str(proc.pid), "make_engine"]]

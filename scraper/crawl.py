@@ -327,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     except MfawatchError as exc:
         print(f"mfawatch: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:  # before the crawl's own handlers were installed
+        print("mfawatch: interrupted", file=sys.stderr)
+        return 130
     problem = crawled.problem()
     if problem:
         print(problem, file=sys.stderr)

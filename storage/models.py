@@ -142,12 +142,6 @@ class ContentVersion(Base):
     depth: Mapped[int] = mapped_column(default=0)  # bases below this one
     first_seen_at: Mapped[dt.datetime]
 
-    @property
-    def text(self) -> str:
-        from storage.content import read_text
-
-        return read_text(self)
-
 
 class Body(Base):
     """Bytes as a server sent them: one row per page and distinct bytes, failed pages too."""
@@ -164,12 +158,6 @@ class Body(Base):
     base_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id"))
     packed: Mapped[bytes] = mapped_column(LargeBinary)
     first_seen_at: Mapped[dt.datetime]
-
-    @property
-    def raw(self) -> bytes:
-        from storage.content import read_body
-
-        return read_body(self)
 
 
 class Fetch(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 from kernel.errors import AlreadyDecided, NotFound
 from kernel.status import GOOD_OUTCOMES, REVIEW_STATES, Outcome
+from storage.content import read_body, texts_by_id
 from storage.models import (
     Body,
     Change,
@@ -136,8 +137,6 @@ def get_change(session: Session, change_id: int) -> Change:
             change_id,
             options=[
                 joinedload(Change.page).joinedload(Page.site),
-                joinedload(Change.old_version),
-                joinedload(Change.new_version),
                 joinedload(Change.old_fetch),
                 joinedload(Change.new_fetch),
             ],
@@ -146,6 +145,12 @@ def get_change(session: Session, change_id: int) -> Change:
     if change is None:
         raise NotFound(f"no change with id {change_id} (see `mfawatch changes --status all`)")
     return change
+
+
+def change_texts(session: Session, changes: Iterable[Change]) -> dict[int, str]:
+    """The texts on either side of these changes, by version id: one query for all of them."""
+    ids = {v for c in changes for v in (c.old_version_id, c.new_version_id) if v is not None}
+    return texts_by_id(session, ids)
 
 
 def review_change(
@@ -229,7 +234,7 @@ def version_raw(session: Session, version_id: int) -> bytes:
     )
     if body is None:
         raise NotFound(f"no archived bytes for version {version_id}")
-    return body.raw
+    return read_body(session, body)
 
 
 def list_pages(session: Session, site: str | None = None) -> Sequence[Page]:

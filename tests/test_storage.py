@@ -6,10 +6,12 @@ Runs on SQLite, and on PostgreSQL when MFAWATCH_TEST_DATABASE_URL is set.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +20,7 @@ from kernel.errors import NotFound
 from kernel.text import bytes_hash
 from storage import archive
 from storage.archive import FetchResult, Outcome, Recorded, record_fetch
-from storage.content import read_bodies, read_text, read_texts
+from storage.content import read_bodies, read_body, read_text, read_texts, texts_by_id
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Review, Run, Site
 from storage.packing import MAX_DEPTH
 from storage.queries import get_change, page_history, review_change, version_at
@@ -335,6 +337,56 @@ def test_texts_read_back_across_chains_of_packed_versions(arc: Archive) -> None:
         assert read_texts(session, versions) == texts
         depths = [v.depth for v in versions]
         assert max(depths) == MAX_DEPTH - 1 and depths[MAX_DEPTH] == 0  # the chain was cut
+
+
+@contextmanager
+def statements(session: Session) -> Iterator[list[str]]:
+    """The SQL statements the session's engine runs inside the block."""
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_text_deep_in_its_chain_is_read_in_a_query_or_two(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Each text is packed against the one before it: unpacking the last needs them all.
+    arc = Archive(sessions)
+    texts = [f"{TEXT_A}\nEdit number {i} of the political paragraph." for i in range(MAX_DEPTH)]
+    raws = [f"<html><nav>menu</nav><p>{t}</p></html>".encode() for t in texts]
+    for text, raw in zip(texts, raws, strict=True):
+        arc.run(arc.fetch(text=text, raw=raw))
+    order = (ContentVersion.depth, ContentVersion.id)
+    with arc.sessions() as session:  # new sessions: nothing read back from a cache
+        deepest = session.scalars(select(ContentVersion).order_by(*order)).all()[-1]
+        assert deepest.depth == MAX_DEPTH - 1
+        with statements(session) as ran:
+            assert read_text(session, deepest) == texts[-1]
+        assert len(ran) <= 2, ran
+    with arc.sessions() as session:
+        versions = session.scalars(select(ContentVersion).order_by(*order)).all()
+        with statements(session) as ran:
+            assert read_texts(session, versions) == texts
+            assert texts_by_id(session, [v.id for v in versions[::-1]]) == {
+                v.id: t for v, t in zip(versions, texts, strict=True)
+            }
+        assert len(ran) <= 4, ran
+    with arc.sessions() as session:
+        bodies = session.scalars(select(Body).order_by(Body.id)).all()
+        with statements(session) as ran:
+            assert read_body(session, bodies[-1]) == raws[-1]  # its keyframe and two texts
+        assert len(ran) <= 2, ran
+        with statements(session) as ran:
+            assert read_bodies(session, bodies) == raws
+        assert len(ran) <= 2, ran
 
 
 # -- change window and reviews -----------------------------------------------------------------

@@ -20,6 +20,7 @@ from storage.packing import MAX_DEPTH, pack, unpack
 
 _texts: weakref.WeakKeyDictionary[ContentVersion, str] = weakref.WeakKeyDictionary()
 _bytes: weakref.WeakKeyDictionary[Body, bytes] = weakref.WeakKeyDictionary()
+CHUNK = 1000  # versions read in one statement
 
 
 def new_version(
@@ -66,10 +67,13 @@ def read_texts(session: Session, versions: Sequence[ContentVersion]) -> list[str
 def texts_by_id(session: Session, ids: Iterable[int]) -> dict[int, str]:
     """The texts of the versions of these ids (none for an id the archive lacks).
 
-    One query: a recursive CTE walks each chain down to its keyframe (at most MAX_DEPTH rows a
-    version), then every text is unpacked once, bases first.
+    One query (a thousand versions a query): a recursive CTE walks each chain down to its
+    keyframe (at most MAX_DEPTH rows a version), then every text is unpacked once, bases first.
     """
-    packed = _chain_rows(session, set(ids))
+    wanted = sorted(set(ids))
+    packed: dict[int, tuple[int | None, bytes]] = {}
+    for start in range(0, len(wanted), CHUNK):  # bound the bound parameters of one statement
+        packed.update(_chain_rows(session, set(wanted[start : start + CHUNK]) - packed.keys()))
     plain: dict[int, bytes] = {}
     for version_id in packed:
         chain = []
@@ -80,7 +84,7 @@ def texts_by_id(session: Session, ids: Iterable[int]) -> dict[int, str]:
         for link in reversed(chain):  # a base is unpacked before what is packed against it
             base_id, blob = packed[link]
             plain[link] = unpack(blob, plain[base_id] if base_id is not None else b"")
-    return {i: plain[i].decode() for i in set(ids) if i in plain}
+    return {i: plain[i].decode() for i in wanted if i in plain}
 
 
 def _chain_rows(session: Session, ids: set[int]) -> dict[int, tuple[int | None, bytes]]:

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
 from kernel.errors import AlreadyDecided, NotFound
 from kernel.status import GOOD_OUTCOMES, REVIEW_STATES, Outcome
-from storage.content import read_body, texts_by_id
 from storage.models import (
     Body,
     Change,
@@ -149,6 +148,8 @@ def get_change(session: Session, change_id: int) -> Change:
 
 def change_texts(session: Session, changes: Iterable[Change]) -> dict[int, str]:
     """The texts on either side of these changes, by version id: one query for all of them."""
+    from storage.content import texts_by_id  # zstd loads when a text is asked for
+
     ids = {v for c in changes for v in (c.old_version_id, c.new_version_id) if v is not None}
     return texts_by_id(session, ids)
 
@@ -229,6 +230,8 @@ def version_at(
 
 def version_raw(session: Session, version_id: int) -> bytes:
     """The bytes this text was first extracted from."""
+    from storage.content import read_body
+
     body = session.scalar(
         select(Body).where(Body.version_id == version_id).order_by(Body.id).limit(1)
     )

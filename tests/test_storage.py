@@ -23,7 +23,7 @@ from storage.archive import FetchResult, Outcome, Recorded, record_fetch
 from storage.content import read_bodies, read_body, read_text, read_texts, texts_by_id
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Review, Run, Site
 from storage.packing import MAX_DEPTH
-from storage.queries import get_change, page_history, review_change, version_at
+from storage.queries import change_texts, get_change, page_history, review_change, version_at
 from storage.recorder import CrawlWriter
 from storage.runs import finish_run, start_run
 from storage.search import search_versions
@@ -387,6 +387,12 @@ def test_a_text_deep_in_its_chain_is_read_in_a_query_or_two(
         with statements(session) as ran:
             assert read_bodies(session, bodies) == raws
         assert len(ran) <= 2, ran
+    with arc.sessions() as session:  # what a report of every change reads for its diffs
+        changes = session.scalars(select(Change)).all()
+        with statements(session) as ran:
+            texts_of = change_texts(session, changes)
+        assert len(changes) == MAX_DEPTH - 1 and len(ran) <= 2, ran
+        assert texts_of == {v.id: t for v, t in zip(versions, texts, strict=True)}
     with arc.sessions() as session:  # many ids are read a chunk a statement, the same texts
         monkeypatch.setattr(content, "CHUNK", 5)
         by_id = texts_by_id(session, (v.id for v in versions))

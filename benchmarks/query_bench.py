@@ -26,6 +26,7 @@ from typing import Any
 from measure import run
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.content import read_text
 from storage.db import HEAD, close_database, open_database
 from storage.packing import pack
 from storage.queries import list_changes, page_history, resolve_page, version_at
@@ -197,7 +198,7 @@ def in_process(db: Path, pages: int, fetches: int, repeat: int) -> dict[str, flo
 
 def _show(session: Session, url: str, at: dt.datetime) -> str | None:
     _fetch, version = version_at(session, resolve_page(session, url, lambda _u: None).id, at)
-    return version.text if version else None
+    return read_text(session, version) if version else None
 
 
 def _median_ms(factory: sessionmaker[Session], fn: Callable[[Session], object], n: int) -> float:

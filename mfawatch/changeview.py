@@ -6,6 +6,7 @@ Callers pass ORM rows loaded in their own session; nothing here queries.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # hints only: the diff engine loads when a diff is asked for
@@ -59,13 +60,13 @@ def change_summary(change: Change) -> dict[str, Any]:
 AFTER = {"removed": "removed"}
 
 
-def change_pieces(change: Change) -> list[Piece]:
+def change_pieces(change: Change, texts: Mapping[int, str]) -> list[Piece]:
     """The word diff of a change, the one its words were counted from (a removal's "after"
-    is AFTER's word, not text)."""
+    is AFTER's word, not text). ``texts`` by version id: storage.queries.change_texts."""
     from kernel.diffing import change_diff
 
-    old_text = change.old_version.text if change.old_version else None
-    new_text = change.new_version.text if change.new_version else None
+    old_text = texts[change.old_version_id] if change.old_version_id is not None else None
+    new_text = texts[change.new_version_id] if change.new_version_id is not None else None
     return change_diff(change.kind, old_text, new_text)
 
 

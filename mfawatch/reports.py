@@ -107,29 +107,28 @@ def gather_report(
     session: Session, filters: ReportFilters, now: dt.datetime | None = None
 ) -> Report:
     """Every change the filters select, most important kinds first, then newest."""
-    from storage.queries import list_changes
+    from storage.queries import change_texts, list_changes
 
     changes = list_changes(
         session, status=filters.status, kind=filters.kind, site=filters.site, since=filters.since
     )
     _load_details(session, [c.id for c in changes])
+    texts = change_texts(session, changes)
     ordered = sorted(changes, key=lambda c: kind_rank(c.kind))  # stable: newest first within
     report = Report(now or dt.datetime.now(dt.UTC), filters)
     for change in ordered:
-        pieces = change_pieces(change)
+        pieces = change_pieces(change, texts)
         report.changes.append(ReportChange(change_detail(change), pieces, excerpt(pieces)))
     return report
 
 
 def _load_details(session: Session, ids: Sequence[int], chunk: int = 500) -> None:
-    """Load versions, fetches and reviews of many changes in a few queries, not five each."""
+    """Load fetches and reviews of many changes in a few queries, not three each."""
     for start in range(0, len(ids), chunk):
         session.scalars(
             select(Change)
             .where(Change.id.in_(ids[start : start + chunk]))
             .options(
-                selectinload(Change.old_version),
-                selectinload(Change.new_version),
                 selectinload(Change.old_fetch),
                 selectinload(Change.new_fetch),
                 selectinload(Change.reviews),

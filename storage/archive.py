@@ -26,7 +26,7 @@ from kernel.detect import (
 from kernel.diffing import change_diff, diff_stats
 from kernel.status import GOOD_OUTCOMES, Outcome
 from kernel.text import bytes_hash, text_hash
-from storage.content import find_body, new_body, new_version, site_keyframe
+from storage.content import find_body, new_body, new_version, read_text, site_keyframe
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Run
 from storage.search import index_version
 from storage.storable import storable
@@ -267,7 +267,9 @@ def _change(
     old, new = page.current_version, version
     # Counted from the diff the change is shown with (a removal: its last text deleted).
     added, removed = diff_stats(
-        change_diff(kind, old.text if old else None, new.text if new else None)
+        change_diff(
+            kind, read_text(session, old) if old else None, read_text(session, new) if new else None
+        )
     )
     last_good = session.scalar(
         select(func.max(Fetch.id)).where(

@@ -4,7 +4,8 @@ After EDGI's web-monitoring-db, with one twist: every fetch is a row, even when 
 changed, so that the log proves how long a text stood and bounds each change to a window.
 Content versions are stored once per page and normalized text; bodies (the raw HTML) once per
 page and distinct bytes. Both are packed against a base (storage.packing), which is what keeps
-thirty rounds of a ministry in a few megabytes.
+thirty rounds of a ministry in a few megabytes; storage.content reads them back, explicitly and
+in batches. These rows read nothing themselves: this module imports no other of storage.
 """
 
 from __future__ import annotations
@@ -136,17 +137,11 @@ class ContentVersion(Base):
     text_hash: Mapped[str] = mapped_column(String(64))  # sha256 of kernel.text.comparison_key
     title: Mapped[str | None] = mapped_column(Text)
     # The text (the title line, then one paragraph a line), packed against the base's text:
-    # read it as `.text`.
+    # read it with storage.content.read_text (or read_texts, many at once).
     packed_text: Mapped[bytes] = mapped_column(LargeBinary)
     base_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
     depth: Mapped[int] = mapped_column(default=0)  # bases below this one
     first_seen_at: Mapped[dt.datetime]
-
-    @property
-    def text(self) -> str:
-        from storage.content import read_text
-
-        return read_text(self)
 
 
 class Body(Base):
@@ -160,16 +155,11 @@ class Body(Base):
     raw_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the bytes
     # The text extracted from them; none when extraction failed.
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), index=True)
-    # Packed against the base body's bytes (the site's first) plus the version's text.
+    # Packed against the base body's bytes (the site's first) plus the version's text: read
+    # them with storage.content.read_body (or read_bodies).
     base_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id"))
     packed: Mapped[bytes] = mapped_column(LargeBinary)
     first_seen_at: Mapped[dt.datetime]
-
-    @property
-    def raw(self) -> bytes:
-        from storage.content import read_body
-
-        return read_body(self)
 
 
 class Fetch(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -136,8 +136,6 @@ def get_change(session: Session, change_id: int) -> Change:
             change_id,
             options=[
                 joinedload(Change.page).joinedload(Page.site),
-                joinedload(Change.old_version),
-                joinedload(Change.new_version),
                 joinedload(Change.old_fetch),
                 joinedload(Change.new_fetch),
             ],
@@ -146,6 +144,14 @@ def get_change(session: Session, change_id: int) -> Change:
     if change is None:
         raise NotFound(f"no change with id {change_id} (see `mfawatch changes --status all`)")
     return change
+
+
+def change_texts(session: Session, changes: Iterable[Change]) -> dict[int, str]:
+    """The texts on either side of these changes, by version id: one query for all of them."""
+    from storage.content import texts_by_id  # zstd loads when a text is asked for
+
+    ids = {v for c in changes for v in (c.old_version_id, c.new_version_id) if v is not None}
+    return texts_by_id(session, ids)
 
 
 def review_change(
@@ -224,12 +230,14 @@ def version_at(
 
 def version_raw(session: Session, version_id: int) -> bytes:
     """The bytes this text was first extracted from."""
+    from storage.content import read_body
+
     body = session.scalar(
         select(Body).where(Body.version_id == version_id).order_by(Body.id).limit(1)
     )
     if body is None:
         raise NotFound(f"no archived bytes for version {version_id}")
-    return body.raw
+    return read_body(session, body)
 
 
 def list_pages(session: Session, site: str | None = None) -> Sequence[Page]:

@@ -75,7 +75,7 @@ def _index_postgres(session: Session, docs: list[dict[str, object]]) -> None:
 
 
 def search_versions(session: Session, query: str, *, limit: int = 50) -> list[Hit]:
-    from storage.content import load_bases
+    from storage.content import texts_by_id
     from storage.models import ContentVersion, Page
 
     words = _WORD.findall(query)
@@ -92,7 +92,7 @@ def search_versions(session: Session, query: str, *, limit: int = 50) -> list[Hi
         .where(ContentVersion.id.in_(ids))
     )
     by_id = {version.id: (version, key, url) for version, key, url in rows}
-    load_bases(session, [version for version, _key, _url in by_id.values()])  # for snippets
+    texts = texts_by_id(session, by_id)  # for snippets
     hits = []
     for version_id in ids:  # in the index's order, best first
         version, key, url = by_id[version_id]
@@ -104,7 +104,7 @@ def search_versions(session: Session, query: str, *, limit: int = 50) -> list[Hi
                 url=url,
                 title=version.title,
                 first_seen_at=version.first_seen_at,
-                snippet=snippet(version.text, words),
+                snippet=snippet(texts[version.id], words),
             )
         )
     return hits

@@ -20,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from kernel.errors import DatabaseError
 from kernel.text import bytes_hash
+from storage.content import read_texts
 from storage.db import (
     HEAD,
     alembic_config,
@@ -198,7 +199,7 @@ def test_packing_migration_keeps_every_text_and_body(db_url: str, engine: Engine
     factory = sessionmaker(engine)
     with factory() as session:
         versions = session.scalars(select(ContentVersion).order_by(ContentVersion.id)).all()
-        assert [v.text for v in versions] == texts
+        assert read_texts(session, versions) == texts
         assert [session.scalar(select(Body.packed).where(Body.version_id == v.id)) is not None
                 for v in versions] == [True, True]  # fmt: skip
         assert [version_raw(session, v.id) for v in versions] == raws

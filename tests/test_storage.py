@@ -6,21 +6,24 @@ Runs on SQLite, and on PostgreSQL when MFAWATCH_TEST_DATABASE_URL is set.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.detect import ChangeKind, PageStatus, Seen
 from kernel.errors import NotFound
 from kernel.text import bytes_hash
-from storage import archive
+from storage import archive, content
 from storage.archive import FetchResult, Outcome, Recorded, record_fetch
+from storage.content import read_bodies, read_body, read_text, read_texts, texts_by_id
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Review, Run, Site
 from storage.packing import MAX_DEPTH
-from storage.queries import get_change, page_history, review_change, version_at
+from storage.queries import change_texts, get_change, page_history, review_change, version_at
 from storage.recorder import CrawlWriter
 from storage.runs import finish_run, start_run
 from storage.search import search_versions
@@ -164,7 +167,9 @@ def test_each_kind_after_the_baseline(
         with arc.sessions() as session:
             change = get_change(session, rec.change_id or 0)
             assert change.kind == kind and change.status == "pending"
-            assert change.old_version is not None and change.old_version.text == TEXT_A
+            assert (
+                change.old_version is not None and read_text(session, change.old_version) == TEXT_A
+            )
             assert change.old_declared == D1
             assert change.new_declared == second[2]
 
@@ -214,8 +219,8 @@ def test_broken_then_other_text_compares_with_the_last_good(arc: Archive) -> Non
     assert rec.change_kind is K.CONTENT_UPDATED
     with arc.sessions() as session:
         change = get_change(session, rec.change_id or 0)
-        assert change.old_version and change.old_version.text == TEXT_A
-        assert change.new_version and change.new_version.text == TEXT_B
+        assert change.old_version and read_text(session, change.old_version) == TEXT_A
+        assert change.new_version and read_text(session, change.new_version) == TEXT_B
         assert (change.words_added, change.words_removed) == (1, 1)
 
 
@@ -291,7 +296,7 @@ def test_versions_dedup_by_normalized_text(arc: Archive) -> None:
     assert [r.outcome for r in recs] == [Outcome.UNCHANGED, Outcome.CHANGED, Outcome.CHANGED]
     with arc.sessions() as session:
         versions = session.scalars(select(ContentVersion).order_by(ContentVersion.id)).all()
-        assert [v.text for v in versions] == [TEXT_A, TEXT_B]
+        assert read_texts(session, versions) == [TEXT_A, TEXT_B]
         fetches = session.scalars(select(Fetch).order_by(Fetch.id)).all()
         ids = [f.version_id for f in fetches]
         assert ids == [versions[0].id, versions[0].id, versions[1].id, versions[0].id]
@@ -315,7 +320,7 @@ def test_every_distinct_body_is_kept_packed(arc: Archive) -> None:
     arc.run(arc.fetch(text=TEXT_B, raw=raw_b))
     with arc.sessions() as session:  # a new session: nothing read back from a cache
         bodies = session.scalars(select(Body).order_by(Body.id)).all()
-        assert [b.raw for b in bodies] == [raw_a, token, raw_b]
+        assert read_bodies(session, bodies) == [raw_a, token, raw_b]
         # Packed against the first body and their own text, the others are a few bytes.
         assert len(bodies[0].packed) < 200 and all(len(b.packed) < 120 for b in bodies[1:])
         # Every fetch points at the bytes it saw.
@@ -329,9 +334,69 @@ def test_texts_read_back_across_chains_of_packed_versions(arc: Archive) -> None:
         arc.run(arc.fetch(text=text))
     with arc.sessions() as session:
         versions = session.scalars(select(ContentVersion).order_by(ContentVersion.id)).all()
-        assert [v.text for v in versions] == texts
+        assert read_texts(session, versions) == texts
         depths = [v.depth for v in versions]
         assert max(depths) == MAX_DEPTH - 1 and depths[MAX_DEPTH] == 0  # the chain was cut
+
+
+@contextmanager
+def statements(session: Session) -> Iterator[list[str]]:
+    """The SQL statements the session's engine runs inside the block."""
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_text_deep_in_its_chain_is_read_in_a_query_or_two(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each text is packed against the one before it: unpacking the last needs them all.
+    arc = Archive(sessions)
+    texts = [f"{TEXT_A}\nEdit number {i} of the political paragraph." for i in range(MAX_DEPTH)]
+    raws = [f"<html><nav>menu</nav><p>{t}</p></html>".encode() for t in texts]
+    for text, raw in zip(texts, raws, strict=True):
+        arc.run(arc.fetch(text=text, raw=raw))
+    order = (ContentVersion.depth, ContentVersion.id)
+    with arc.sessions() as session:  # new sessions: nothing read back from a cache
+        deepest = session.scalars(select(ContentVersion).order_by(*order)).all()[-1]
+        assert deepest.depth == MAX_DEPTH - 1
+        with statements(session) as ran:
+            assert read_text(session, deepest) == texts[-1]
+        assert len(ran) <= 2, ran
+    with arc.sessions() as session:
+        versions = session.scalars(select(ContentVersion).order_by(*order)).all()
+        with statements(session) as ran:
+            assert read_texts(session, versions) == texts  # every chain at once
+        assert len(ran) <= 2, ran
+        with statements(session) as ran:
+            by_id = texts_by_id(session, [v.id for v in versions[::-1]])
+        assert len(ran) <= 2 and [by_id[v.id] for v in versions] == texts, ran
+    with arc.sessions() as session:
+        bodies = session.scalars(select(Body).order_by(Body.id)).all()
+        with statements(session) as ran:
+            assert read_body(session, bodies[-1]) == raws[-1]  # its keyframe and two texts
+        assert len(ran) <= 2, ran
+        with statements(session) as ran:
+            assert read_bodies(session, bodies) == raws
+        assert len(ran) <= 2, ran
+    with arc.sessions() as session:  # what a report of every change reads for its diffs
+        changes = session.scalars(select(Change)).all()
+        with statements(session) as ran:
+            texts_of = change_texts(session, changes)
+        assert len(changes) == MAX_DEPTH - 1 and len(ran) <= 2, ran
+        assert texts_of == {v.id: t for v, t in zip(versions, texts, strict=True)}
+    with arc.sessions() as session:  # many ids are read a chunk a statement, the same texts
+        monkeypatch.setattr(content, "CHUNK", 5)
+        by_id = texts_by_id(session, (v.id for v in versions))
+        assert [by_id[v.id] for v in versions] == texts
 
 
 # -- change window and reviews -----------------------------------------------------------------
@@ -387,11 +452,13 @@ def test_version_at(arc: Archive) -> None:
         with pytest.raises(NotFound):
             version_at(session, page_id, T0)
         _, v = version_at(session, page_id, T0 + hour)
-        assert v is not None and v.text == TEXT_A
+        assert v is not None and read_text(session, v) == TEXT_A
         _, v = version_at(session, page_id, T0 + 2 * hour - dt.timedelta(seconds=1))
-        assert v is not None and v.text == TEXT_A
+        assert v is not None and read_text(session, v) == TEXT_A
         fetch, v = version_at(session, page_id, T0 + 3.5 * hour)
-        assert v is not None and v.text == TEXT_B and fetch.outcome == Outcome.CHANGED
+        assert (
+            v is not None and read_text(session, v) == TEXT_B and fetch.outcome == Outcome.CHANGED
+        )
         for at in (T0 + 4 * hour, T0 + 10 * hour, None):
             fetch, v = version_at(session, page_id, at)
             assert v is None and fetch.outcome == Outcome.GONE
@@ -529,12 +596,12 @@ def test_a_baseline_batch_stores_what_one_by_one_would(sessions: sessionmaker[Se
     assert [r.outcome for r in arc.run(*results)] == [Outcome.NEW] * 3
     with arc.sessions() as session:
         pages = session.scalars(select(Page).order_by(Page.id)).all()
-        assert [p.current_version.text for p in pages if p.current_version] == texts
+        assert read_texts(session, [p.current_version for p in pages if p.current_version]) == texts
         assert [(p.url, p.status, p.declared_date) for p in pages] == [
             (f"https://{KEY}{i}", "active", D1) for i in range(3)
         ]
         bodies = session.scalars(select(Body).order_by(Body.id)).all()
-        assert [b.raw for b in bodies] == raws
+        assert read_bodies(session, bodies) == raws
         assert [b.base_id for b in bodies] == [None, bodies[0].id, bodies[0].id]
         fetches = session.scalars(select(Fetch).order_by(Fetch.id)).all()
         assert [(f.page_id, f.body_id, f.outcome) for f in fetches] == [

@@ -226,9 +226,11 @@ def _scattered_pair(paragraph_words: int | None) -> tuple[str, str, int]:
 def test_scattered_edits_on_a_megabyte_are_counted_as_made(paragraph_words: int | None) -> None:
     # Every paragraph touched (or no paragraphs at all): the words changed are still found one
     # by one, not the whole text replaced, and the counts stay near the true edit.
+    # The counts, not the speed, are tested here (`make bench` has the time budget): a deadline
+    # no machine meets would make a loaded one fall back to coarser pieces.
     old, new, replaced = _scattered_pair(paragraph_words)
     assert len(old) >= 1_000_000
-    pieces = word_diff(old, new)
+    pieces = word_diff(old, new, timeout=120)
     assert_round_trip(old, new, pieces)
     added, removed = diff_stats(pieces)
     assert replaced <= added <= replaced * 1.1

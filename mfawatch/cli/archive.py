@@ -78,6 +78,7 @@ def show(
     as_json: JSON = False,
 ) -> None:
     """The archived text of a page, now or as it stood at a moment."""
+    from storage.content import read_text
     from storage.queries import resolve_page, version_at
 
     state: State = ctx.obj
@@ -96,7 +97,7 @@ def show(
             "last_updated_time": iso(fetch.declared_time) if version else None,
             "version_first_seen": iso(version.first_seen_at) if version else None,
             "content_hash": version.text_hash if version else None,
-            "text": version.text if version else None,
+            "text": read_text(session, version) if version else None,
         }
     if as_json:
         print_json(data)

@@ -99,12 +99,12 @@ def diff(
     as_json: JSON = False,
 ) -> None:
     """Show one change: word-level diff, declared dates and the observation window."""
-    from storage.queries import get_change
+    from storage.queries import change_texts, get_change
 
     state: State = ctx.obj
     with state.sessions()() as session:
         change = get_change(session, change_id)
-        pieces = change_pieces(change)
+        pieces = change_pieces(change, change_texts(session, [change]))
         data = change_detail(change)
     if as_json:
         data["diff"] = diff_json(pieces)

@@ -27,8 +27,9 @@ from mfawatch.web.schemas import (
     VersionRef,
 )
 from mfawatch.web.security import check_api_csrf
+from storage.content import read_text
 from storage.models import Page
-from storage.queries import get_change, list_pages, page_history, review_change
+from storage.queries import change_texts, get_change, list_pages, page_history, review_change
 from storage.search import MARK_END, MARK_START, search_versions
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -55,7 +56,7 @@ def changes(
 def change(change_id: data.Id, session: SessionDep) -> ChangeDetail:
     found = get_change(session, change_id)
     detail = change_detail(found)
-    detail["diff"] = diff_json(change_pieces(found))
+    detail["diff"] = diff_json(change_pieces(found, change_texts(session, [found])))
     return ChangeDetail.model_validate(detail)
 
 
@@ -113,7 +114,8 @@ def version(version_id: data.Id, session: SessionDep) -> Version:
     page_url = data.get_page(session, found.page_id).url
     return Version(
         id=found.id, page_id=found.page_id, url=page_url, title=found.title,
-        first_seen_at=found.first_seen_at, content_hash=found.text_hash, text=found.text,
+        first_seen_at=found.first_seen_at, content_hash=found.text_hash,
+        text=read_text(session, found),
     )  # fmt: skip
 
 

@@ -18,8 +18,10 @@ from mfawatch.changeview import AFTER, change_pieces, fetch_note
 from mfawatch.web import data
 from mfawatch.web.render import render
 from mfawatch.web.security import RAW_CSP, check_form_csrf
+from storage.content import read_text, read_texts
 from storage.models import ContentVersion
 from storage.queries import (
+    change_texts,
     get_change,
     list_pages,
     page_history,
@@ -69,7 +71,7 @@ def change(request: Request, change_id: data.Id, session: SessionDep) -> HTMLRes
         "change.html",
         {
             "change": found,
-            "diff": data.diff_blocks(change_pieces(found)),
+            "diff": data.diff_blocks(change_pieces(found, change_texts(session, [found]))),
             "after": AFTER.get(found.kind),
             "fetch_note": fetch_note(
                 found.new_fetch.http_status, found.new_fetch.outcome, found.new_fetch.error
@@ -126,7 +128,7 @@ def compare(
         compare=(old.id, new.id),
         old=old,
         new=new,
-        diff=data.diff_blocks(word_diff(old.text, new.text)),
+        diff=data.diff_blocks(word_diff(*read_texts(session, [old, new]))),
     )
     return render(request, "page.html", context)
 
@@ -140,7 +142,7 @@ def version(request: Request, version_id: data.Id, session: SessionDep) -> HTMLR
         {
             "version": found,
             "page": data.get_page(session, found.page_id),
-            "paragraphs": [line for line in found.text.split("\n") if line.strip()],
+            "paragraphs": [line for line in read_text(session, found).split("\n") if line.strip()],
         },
     )
 

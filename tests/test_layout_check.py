@@ -117,6 +117,7 @@ def test_a_redesign_that_no_selector_matches_says_what_was_tried(
     assert screen.code == 1
     assert "outcome extraction_failed: body not found" in screen.stdout
     assert "body no selector matched  (tried: " in screen.stdout
+    assert "date not looked for (no body)" in screen.stdout  # the crawl stops at the body
 
 
 def test_menu_links_are_kept_or_rejected_with_the_reason(mfawatch: Any, tmp_path: Path) -> None:

@@ -386,7 +386,9 @@ def _show_found(report: dict[str, Any]) -> None:
         _line(("body ", "bold"), ("no selector matched", "red"), f"  (tried: {tried})")
     date = report["date"]
     if date is None:
-        _line(("date ", "bold"), "no date line found")
+        # The crawl stops at a missing body, before it looks for the date.
+        looked = body["matched"] or report["outcome"] == "gone"
+        _line(("date ", "bold"), "no date line found" if looked else "not looked for (no body)")
         return
     read = " ".join(filter(None, (date["date"], date["time"]))) or "not read"
     how = f"format {date['format']!r}" if date["format"] else "no format read it"

@@ -16,6 +16,7 @@ from mfawatch.mirror import MirrorServer, content_page, embassy_site, faults
 from mfawatch.mirror import Request as MirrorRequest
 from mfawatch.mirror.faults import BODY_CLASS
 from scraper.extract import extract_page
+from tests.conftest import Mfawatch, write_sites
 
 POLITICAL = "/en/content/35/political-cooperation"
 RULES = load_layout("mfa.gov.az").extract
@@ -249,3 +250,34 @@ def test_bad_input_is_one_line(
     expected = f"mfawatch: error: {message.replace('{tmp}', str(tmp_path))}"
     assert result.stderr.startswith(expected) and result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_custom_layout_of_the_sites_file_is_tried_by_name(
+    db_url: str, tmp_path: Path, mirror: MirrorServer
+) -> None:
+    # A layout no site uses yet, with a drop selector BeautifulSoup's selector engine compiles
+    # (not a simple one) and a date that only dateparser reads.
+    extra = (
+        '[layouts."trial"]\nextends = "mfa.gov.az"\n[layouts."trial".extract]\n'
+        'drop = ["div.share > span"]\n'
+    )
+    sites = write_sites(tmp_path / "sites.toml", mirror, extra=extra)
+    html = content_page(
+        mission="seoul", lang="ru", title="Политическое сотрудничество",
+        paragraphs=["Первый абзац.", "Второй абзац."], last_updated="28 февраля 2023",
+    )  # fmt: skip
+    share = '<div class="share"><span>Поделиться</span></div>'
+    html = html.replace("<p>Первый абзац.</p>", f"{share}<p>Первый абзац.</p>")
+    report = Mfawatch(db_url, sites).json(
+        "layout", "check", saved(tmp_path, html), "--layout", "trial"
+    )
+    assert report["layout"] == {"name": "trial", "chosen": "--layout"}
+    assert {"rule": "drop div.share > span", "text": "Поделиться"} in report["dropped"]
+    assert report["paragraphs"] == ["Первый абзац.", "Второй абзац."]
+    date = report["date"]
+    assert (date["raw"], date["date"], date["format"]) == (
+        "28 февраля 2023",
+        "2023-02-28",
+        "dateparser",
+    )
+    assert date["label"] in RULES.date_labels["ru"]

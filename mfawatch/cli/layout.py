@@ -121,7 +121,8 @@ def fetch_page(url: str, config: Config) -> Fetched:
 
     agent = user_agent(str(config.settings.get("USER_AGENT", USER_AGENT)), config.contact)
     timeout = float(config.settings.get("DOWNLOAD_TIMEOUT", 30))
-    robots = _Robots(agent, timeout)
+    # As Scrapy's RobotsTxtMiddleware: ROBOTSTXT_USER_AGENT, else the User-Agent sent.
+    robots = _Robots(agent, str(config.settings.get("ROBOTSTXT_USER_AGENT") or agent), timeout)
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         robots.check(current)
@@ -173,8 +174,9 @@ class _Robots:
     """robots.txt per host, read as the crawl reads it (scraper.middlewares): Protego, the
     crawl's parser; 4xx allows all; 5xx or no answer disallows all (RFC 9309 §2.3.1)."""
 
-    def __init__(self, agent: str, timeout: float) -> None:
+    def __init__(self, agent: str, robots_agent: str, timeout: float) -> None:
         self.agent = agent
+        self.robots_agent = robots_agent
         self.timeout = timeout
         self._rules: dict[str, Any] = {}
 
@@ -184,7 +186,7 @@ class _Robots:
         if netloc not in self._rules:
             self._rules[netloc] = self._read(f"{parts.scheme}://{netloc}/robots.txt")
         rules = self._rules[netloc]
-        if not rules.can_fetch(url, self.agent):
+        if not rules.can_fetch(url, self.robots_agent):
             raise MfawatchError(f"robots.txt of {printable(netloc)} disallows {printable(url)}")
 
     def _read(self, robots_url: str) -> Any:

@@ -152,6 +152,8 @@ class Config:
     schedule: str | None = None  # the default for sites without their own
     # Apprise URLs carry tokens and passwords: kept out of reprs, logs and output.
     notify: tuple[str, ...] = field(default=(), repr=False)
+    # The file's own [layouts], also those no site uses yet, by name.
+    own_layouts: dict[str, Layout] = field(default_factory=dict, repr=False)
 
     def site(self, name: str) -> Site:
         for site in self.sites:
@@ -162,6 +164,18 @@ class Config:
 
     def layouts(self) -> list[Layout]:
         return list({s.layout.name: s.layout for s in self.sites}.values())
+
+    def layout(self, name: str) -> Layout:
+        """A layout by name: the sites file's own, else a built-in one."""
+        if name in self.own_layouts:
+            return self.own_layouts[name]
+        try:
+            return load_layout(name)
+        except ConfigError as exc:
+            if not str(exc).startswith("unknown layout"):
+                raise
+            known = sorted({p.stem for p in LAYOUTS_DIR.glob("*.toml")} | set(self.own_layouts))
+            raise ConfigError(f"unknown layout {name!r} (known: {', '.join(known)})") from None
 
 
 def layout_fingerprint(layout: Layout) -> str:
@@ -261,6 +275,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         settings=settings,
         schedule=schedule or None,
         notify=tuple(notify),
+        own_layouts={n: cache[n] for n in custom},
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -48,6 +48,43 @@ _TIME_DIRECTIVES = re.compile(r"%[HIMSXp]")
 
 
 @dataclass(frozen=True)
+class Matched:
+    """A selector of the layout's list that matched: its place in the list (0 is the first
+    choice; a later one is a fallback, used only when those before it matched nothing)."""
+
+    css: str
+    index: int
+
+    @property
+    def fallback(self) -> bool:
+        return self.index > 0
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A piece of the body left out of the archived text, and the layout rule that did it."""
+
+    rule: str  # "drop <css>", "drop_text <regex>", "date line" or "repeats the title"
+    text: str
+
+
+@dataclass
+class Trace:
+    """How one extraction decided, for `mfawatch layout check`: filled in only when a Trace
+    is passed to extract_page (the crawl passes none and pays nothing for it)."""
+
+    title: Matched | None = None
+    title_text: str | None = None
+    body: Matched | None = None
+    body_tried: tuple[str, ...] = ()
+    date_scope: Matched | None = None  # the date_scope block the date line was found in
+    date_raw: str | None = None
+    date_label: str | None = None  # the layout's label that matched
+    declared: Declared | None = None  # the date as read, with the format that read it
+    dropped: list[Dropped] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Extracted:
     title: str | None
     paragraphs: list[str]
@@ -62,24 +99,39 @@ class Extracted:
         return "\n".join([self.title, *self.paragraphs] if self.title else self.paragraphs)
 
 
-def extract_page(html: str, rules: Extraction, lang: str) -> Extracted:
-    """Extract one page, or raise ExtractionFailed saying what was missing."""
+def extract_page(html: str, rules: Extraction, lang: str, trace: Trace | None = None) -> Extracted:
+    """Extract one page, or raise ExtractionFailed saying what was missing.
+
+    With ``trace``, also record in it which selector, label and format each step used and
+    what was dropped: the same decisions, explained (`mfawatch layout check`).
+    """
     page = Selector(text=html or "<html></html>")
-    title = _first_text(page, rules.title)
-    body_html = _first_html(page, rules.body)
-    if body_html is None:
+    title_found = _first_text(page, rules.title)
+    title = title_found[1] if title_found else None
+    body_found = _first_html(page, rules.body)
+    if trace is not None:
+        trace.title, trace.title_text = title_found or (None, None)
+        trace.body = body_found[0] if body_found else None
+        trace.body_tried = rules.body[: body_found[0].index + 1] if body_found else rules.body
+    if body_found is None:
         if _looks_not_found(page, rules):
             raise PageGone("soft 404: the page says it does not exist")
         raise ExtractionFailed(f"body not found (tried {', '.join(rules.body)})")
     label = _label_pattern(rules, lang)
-    declared_raw = _find_date_line(page, rules.date_scope, label)
-    paragraphs = _body_paragraphs(body_html, rules)
-    paragraphs = _drop_boilerplate(paragraphs, title, rules, label)
+    date_found = _find_date_line(page, rules.date_scope, label)
+    declared_raw = date_found[1].group("date") if date_found else None
+    paragraphs = _body_paragraphs(body_found[1], rules, trace)
+    paragraphs = _drop_boilerplate(paragraphs, title, rules, label, trace)
+    declared = Declared(None)
+    # A page that fails is not worth its date, except to explain it.
+    if declared_raw is not None and (paragraphs or trace is not None):
+        declared = parse_declared(declared_raw, rules.date_formats, lang, rules.date_order)
+    if trace is not None and date_found is not None:
+        trace.date_scope, trace.date_raw = date_found[0], declared_raw
+        trace.date_label = _which_label(rules, lang, date_found[1])
+        trace.declared = declared
     if not paragraphs:
         raise ExtractionFailed("body is empty (a script-rendered page, or an error page)")
-    declared = Declared(None)
-    if declared_raw is not None:
-        declared = parse_declared(declared_raw, rules.date_formats, lang, rules.date_order)
     return Extracted(title, paragraphs, declared_raw, declared.date, declared.note, declared.time)
 
 
@@ -89,6 +141,7 @@ class Declared(NamedTuple):
     date: dt.date | None
     time: dt.time | None = None
     note: str | None = None  # why there is no date
+    matched: str | None = None  # the date_formats entry that read it, or "dateparser"
 
 
 def parse_declared(raw: str, formats: tuple[str, ...], lang: str, order: str = "DMY") -> Declared:
@@ -99,7 +152,7 @@ def parse_declared(raw: str, formats: tuple[str, ...], lang: str, order: str = "
     numeric date whose day and month could be either way.
 
     >>> parse_declared("28.02.2023", ("%d.%m.%Y",), "en")
-    Declared(date=datetime.date(2023, 2, 28), time=None, note=None)
+    Declared(date=datetime.date(2023, 2, 28), time=None, note=None, matched='%d.%m.%Y')
     >>> parse_declared("10/03/2017 - 08:59", ("%m/%d/%Y - %H:%M",), "en")[:2]
     (datetime.date(2017, 10, 3), datetime.time(8, 59))
     >>> parse_declared("10/13/2017", (), "en", "MDY").date
@@ -116,7 +169,8 @@ def parse_declared(raw: str, formats: tuple[str, ...], lang: str, order: str = "
             parsed = dt.datetime.strptime(raw, fmt)
         except ValueError:
             continue
-        return Declared(parsed.date(), parsed.time() if _TIME_DIRECTIVES.search(fmt) else None)
+        clock = parsed.time() if _TIME_DIRECTIVES.search(fmt) else None
+        return Declared(parsed.date(), clock, matched=fmt)
     if _ambiguous(raw, order):
         return Declared(
             None,
@@ -141,7 +195,9 @@ def parse_declared(raw: str, formats: tuple[str, ...], lang: str, order: str = "
     if found is None:
         return Declared(None, note=f"declared date {raw!r} is not a valid date")
     # dateparser gives midnight for a date alone: the time is the page's only if it wrote one.
-    return Declared(found.date(), found.time() if _CLOCK.search(raw) else None)
+    return Declared(
+        found.date(), found.time() if _CLOCK.search(raw) else None, matched="dateparser"
+    )
 
 
 def _ambiguous(raw: str, order: str) -> bool:
@@ -163,17 +219,33 @@ def _label_regex(labels: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?i)(?:{alternatives})\s*:?\s*{_DATE_TEXT}")
 
 
-def _label_pattern(rules: Extraction, lang: str) -> re.Pattern[str]:
+def _labels(rules: Extraction, lang: str) -> tuple[str, ...]:
     # The page's own language first, then every other: embassies mix them.
     ordered = list(rules.date_labels.get(lang, ()))
     for labels in rules.date_labels.values():
         ordered += [label for label in labels if label not in ordered]
     # Longest first, so that "Last updated" wins over "Updated".
-    return _label_regex(tuple(sorted(ordered, key=len, reverse=True)))
+    return tuple(sorted(ordered, key=len, reverse=True))
 
 
-def _find_date_line(page: Selector, scopes: tuple[str, ...], label: re.Pattern[str]) -> str | None:
-    for css in scopes:
+def _label_pattern(rules: Extraction, lang: str) -> re.Pattern[str]:
+    return _label_regex(_labels(rules, lang))
+
+
+def _which_label(rules: Extraction, lang: str, match: re.Match[str]) -> str | None:
+    """The layout's label that a date line's match began with (for a trace)."""
+    written = match.string[match.start() : match.start("date")]
+    for label in _labels(rules, lang):
+        if _label_regex((label,)).match(written + match.group("date")):
+            return label
+    return None
+
+
+def _find_date_line(
+    page: Selector, scopes: tuple[str, ...], label: re.Pattern[str]
+) -> tuple[Matched, re.Match[str]] | None:
+    """The first date line in the date_scope blocks: the block's selector and the match."""
+    for index, css in enumerate(scopes):
         for block in page.css(css):
             root = block.root
             if not isinstance(root, etree._Element):
@@ -183,27 +255,27 @@ def _find_date_line(page: Selector, scopes: tuple[str, ...], label: re.Pattern[s
             for line in _SHORT_LINES(root):
                 text = clean_line(_STRING(line))
                 if _is_date_line(text, label):
-                    return label.match(text).group("date")  # type: ignore[union-attr]
+                    return Matched(css, index), label.match(text)  # type: ignore[return-value]
             match = label.search(clean_line(_STRING(root)))
             if match:
-                return match.group("date")
+                return Matched(css, index), match
     return None
 
 
-def _first_text(page: Selector, selectors: tuple[str, ...]) -> str | None:
-    for css in selectors:
+def _first_text(page: Selector, selectors: tuple[str, ...]) -> tuple[Matched, str] | None:
+    for index, css in enumerate(selectors):
         for node in page.css(css):
             text = clean_line(node.xpath("string()").get() or "")
             if text:
-                return text
+                return Matched(css, index), text
     return None
 
 
-def _first_html(page: Selector, selectors: tuple[str, ...]) -> str | None:
-    for css in selectors:
+def _first_html(page: Selector, selectors: tuple[str, ...]) -> tuple[Matched, str] | None:
+    for index, css in enumerate(selectors):
         node = page.css(css)
         if node:
-            return node[0].get()
+            return Matched(css, index), node[0].get()
     return None
 
 
@@ -217,14 +289,35 @@ def _looks_not_found(page: Selector, rules: Extraction) -> bool:
 _BREAK = "\u2029"
 
 
-def _body_paragraphs(body_html: str, rules: Extraction) -> list[str]:
+def _body_paragraphs(body_html: str, rules: Extraction, trace: Trace | None = None) -> list[str]:
     soup = BeautifulSoup(body_html, "lxml")
     dropped = _drop_matcher(rules.drop)
     if dropped is None:
         for css in rules.drop:
             for node in soup.select(css):
+                if trace is not None:
+                    trace.dropped.append(Dropped(f"drop {css}", _element_text(node)))
                 node.decompose()
+    elif trace is not None:
+        dropped = _recording(dropped, rules.drop, trace)
     return clean_paragraphs(_block_text(soup, dropped).split(_BREAK))
+
+
+def _recording(dropped: _Matcher, selectors: tuple[str, ...], trace: Trace) -> _Matcher:
+    """``dropped``, noting in ``trace`` each element it drops and the selector that matched."""
+
+    def recorded(tag: Tag) -> bool:
+        if not dropped(tag):
+            return False
+        css = next(c for c in selectors if _drop_matcher((c,))(tag))  # type: ignore[misc]
+        trace.dropped.append(Dropped(f"drop {css}", _element_text(tag)))
+        return True
+
+    return recorded
+
+
+def _element_text(tag: Tag) -> str:
+    return clean_line(tag.get_text(" "))
 
 
 def _block_text(soup: BeautifulSoup, dropped: _Matcher | None) -> str:
@@ -284,17 +377,33 @@ def _drop_matcher(selectors: tuple[str, ...]) -> _Matcher | None:
 
 
 def _drop_boilerplate(
-    paragraphs: list[str], title: str | None, rules: Extraction, label: re.Pattern[str]
+    paragraphs: list[str],
+    title: str | None,
+    rules: Extraction,
+    label: re.Pattern[str],
+    trace: Trace | None = None,
 ) -> list[str]:
-    kept = [
-        p
-        for p in paragraphs
-        if not any(rx.search(p) for rx in rules.drop_text) and not _is_date_line(p, label)
-    ]
+    kept = []
+    for paragraph in paragraphs:
+        rule = _boilerplate_rule(paragraph, rules, label)
+        if rule is None:
+            kept.append(paragraph)
+        elif trace is not None:
+            trace.dropped.append(Dropped(rule, paragraph))
     # The site repeats the title as the body's first paragraph.
     if kept and title and comparison_key(kept[0]) == comparison_key(title):
+        if trace is not None:
+            trace.dropped.append(Dropped("repeats the title", kept[0]))
         kept = kept[1:]
     return kept
+
+
+def _boilerplate_rule(paragraph: str, rules: Extraction, label: re.Pattern[str]) -> str | None:
+    """The rule that drops a paragraph as boilerplate, or None to keep it."""
+    for rx in rules.drop_text:
+        if rx.search(paragraph):
+            return f"drop_text {rx.pattern}"
+    return "date line" if _is_date_line(paragraph, label) else None
 
 
 def _is_date_line(paragraph: str, label: re.Pattern[str]) -> bool:

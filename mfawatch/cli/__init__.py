@@ -28,6 +28,7 @@ COMMANDS = {
     "runs": "mfawatch.cli.service",
     "report": "mfawatch.cli.report",
     "serve": "mfawatch.cli.web",
+    "layout": "mfawatch.cli.layout",
 }
 
 

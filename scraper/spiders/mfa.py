@@ -75,8 +75,8 @@ class MfaSpider(Spider):
         settings.setdict(spider.config.settings, priority="spider")
         spider._network_errors = network_errors(crawler)
         if spider.config.contact:
-            agent = settings.get("USER_AGENT")
-            settings.set("USER_AGENT", f"{agent} +{spider.config.contact}", priority="spider")
+            agent = user_agent(settings.get("USER_AGENT"), spider.config.contact)
+            settings.set("USER_AGENT", agent, priority="spider")
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
@@ -115,20 +115,11 @@ class MfaSpider(Spider):
         self._answered.add(site.name)
         if not isinstance(response, TextResponse):
             return
-        # One union query: menus nest (a nav inside a header), each link counts once.
-        links = response.css(", ".join(f"{css} a[href]" for css in site.layout.menus))
-        for link in links:
-            url = response.urljoin(link.attrib["href"])
-            found = page_identity(site.layout, url)
-            if found is None or not on_site(url, site):
-                continue
-            text = " ".join(link.css("::text").getall())
-            rule = found[1]
-            if rule.link_text is not None and not rule.link_text.search(text):
-                continue
-            request = self._request(site, url, found[0])
-            if request is not None:
-                yield request
+        for link in menu_links(response, site):
+            if link.page is not None:
+                request = self._request(site, link.url, link.page)
+                if request is not None:
+                    yield request
 
     def menu_failed(self, failure: Failure) -> None:
         """A start page that could not be read: one line, no traceback (its pages, known ones
@@ -220,6 +211,42 @@ class MfaSpider(Spider):
             site=site.name, key=key, url=url, lang=lang, seen=Seen.FAILED,
             fetched_at=dt.datetime.now(dt.UTC),
         )  # fmt: skip
+
+
+def user_agent(agent: str, contact: str | None) -> str:
+    """The User-Agent the crawl sends: the project's, with the sites file's contact."""
+    return f"{agent} +{contact}" if contact else agent
+
+
+class MenuLink(NamedTuple):
+    """A link found in a start page's menus: the page it is, or why it is not one."""
+
+    url: str
+    text: str
+    page: PageId | None  # None when rejected
+    rule: str | None  # the page rule whose pattern matched
+    rejected: str | None  # "pattern", "off-site" or "text"
+
+
+def menu_links(response: TextResponse, site: Site) -> Iterator[MenuLink]:
+    """Every link of the menus of a start page, kept as a relations page or rejected with the
+    reason: the crawl follows the kept ones, `mfawatch layout check` shows them all."""
+    # One union query: menus nest (a nav inside a header), each link counts once.
+    links = response.css(", ".join(f"{css} a[href]" for css in site.layout.menus))
+    for link in links:
+        url = response.urljoin(link.attrib["href"])
+        text = " ".join(link.css("::text").getall())
+        found = page_identity(site.layout, url)
+        if found is None:
+            yield MenuLink(url, text, None, None, "pattern")
+            continue
+        rule = found[1]
+        if not on_site(url, site):
+            yield MenuLink(url, text, None, rule.name, "off-site")
+        elif rule.link_text is not None and not rule.link_text.search(text):
+            yield MenuLink(url, text, None, rule.name, "text")
+        else:
+            yield MenuLink(url, text, found[0], rule.name, None)
 
 
 def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: str | None) -> None:

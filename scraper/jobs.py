@@ -12,6 +12,7 @@ in-process crawl's do.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import multiprocessing
 import os
 import signal
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+NUDGE = signal.SIGUSR1  # parent to child: a stop signal came, read its count (Stop)
 
 
 @dataclass(frozen=True)
@@ -49,31 +51,50 @@ class Stop:
 
     Installed before the first child is forked, so there is no moment (not even before Scrapy
     has started) when a signal kills a process instead of stopping its crawl. The first signal
-    asks for a graceful stop (the runs are closed "interrupted"), a second forces it. SIGTERM
-    may be meant for the parent alone (`kill PID`, systemd's KillMode=mixed): it is passed on to
-    the children. Ctrl-C reaches every process of the terminal's group by itself.
+    asks for a graceful stop (the runs are closed "interrupted"), a second forces it.
+
+    Every signal the parent gets is passed on to its children: one sent to it alone (`kill PID`,
+    systemd's KillMode=mixed) or while a child was being forked (that child was not there to get
+    it, and its copy of this object was made before the signal was noted) must stop them too.
+    What a child is passed is the parent's count, in memory they share, with a nudge (NUDGE)
+    to read it: a child counts max(its own, its parent's), so a Ctrl-C that reached both (the
+    terminal signals the whole group) or systemd's SIGTERM to every process counts once, not
+    twice (which would force the stop).
     """
 
     def __init__(self) -> None:
-        self.signum: int | None = None  # the first signal received
-        self.count = 0
+        self._own = 0  # the signals this process received
+        self._own_signum: int | None = None
+        self._seen = 0  # the count last acted on (the parent's may have grown since)
+        self._owner = os.getpid()  # the parent: the one writer of _shared
+        self._shared = memoryview(mmap.mmap(-1, 8)).cast("i")  # its [count, first signum]
         self._pid = os.getpid()
         self._children: list[int] = []
         self._listener: Callable[[bool], None] | None = None
 
+    @property
+    def count(self) -> int:
+        """How many stop signals this crawl has had: here, or in the parent (in a child)."""
+        return max(self._own, self._shared[0])
+
+    @property
+    def signum(self) -> int | None:
+        """The first signal received (here, else by the parent), None if none."""
+        return self._own_signum or self._shared[1] or None
+
     def install(self) -> Stop:
-        for signum in STOP_SIGNALS:
+        for signum in (*STOP_SIGNALS, NUDGE):
             signal.signal(signum, self._on_signal)
         return self
 
     def listen(self, listener: Callable[[bool], None] | None) -> None:
-        """Call ``listener(first)`` on each signal from now on (None: no more)."""
+        """Call ``listener(first)`` on each new stop signal from now on (None: no more)."""
         self._listener = listener
 
     def add_child(self, pid: int) -> None:
         self._children.append(pid)
-        if self.signum == signal.SIGTERM:  # it came while this child was being forked
-            _kill(pid, signal.SIGTERM)
+        if self.count:  # it came while this child was being forked
+            _kill(pid, NUDGE)
 
     def forked(self) -> None:
         """In a new child: its children are none, its crawl is its own."""
@@ -82,13 +103,18 @@ class Stop:
         self._listener = None
 
     def _on_signal(self, signum: int, _frame: object) -> None:
-        self.count += 1
-        self.signum = self.signum or signum
-        if signum == signal.SIGTERM and os.getpid() == self._pid:
+        if signum != NUDGE:  # a nudge only says: read the parent's count
+            self._own += 1
+            self._own_signum = self._own_signum or signum
+        if os.getpid() == self._owner and signum != NUDGE:
+            self._shared[1] = self._shared[1] or signum
+            self._shared[0] = self._own
             for pid in self._children:
-                _kill(pid, signum)
-        if self._listener is not None:
-            self._listener(self.count == 1)
+                _kill(pid, NUDGE)
+        if self.count > self._seen:
+            self._seen = self.count
+            if self._listener is not None:
+                self._listener(self._seen == 1)
 
 
 def _kill(pid: int, signum: int) -> None:
@@ -118,11 +144,11 @@ def run_alongside(
         )
         # Blocked across the fork: Python drops a signal that reaches the child before its
         # interpreter is ready (it clears pending ones after a fork); blocked, it waits.
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {*STOP_SIGNALS, NUDGE})
         try:
             process.start()
         finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {*STOP_SIGNALS, NUDGE})
         sender.close()  # the child holds the only writer: its death is EOF here
         children.append((process, receiver))
         stop.add_child(process.pid or 0)
@@ -137,7 +163,7 @@ def _child(
     parent: int, stop: Stop, target: Callable[..., None], send: Callable[[Any], None], *args: Any
 ) -> None:
     stop.forked()
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # a signal that came is handled
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {*STOP_SIGNALS, NUDGE})  # one that came is handled
     _die_with(parent)
     target(send, *args)
 

@@ -190,23 +190,31 @@ def test_a_killed_parent_takes_its_jobs_with_it_and_frees_their_sites(
 
 @needs_proc
 @pytest.mark.parametrize(
-    ("sig", "when"),
-    [(signal.SIGTERM, "early"), (signal.SIGTERM, "late"), (signal.SIGINT, "early")],
-    ids=["SIGTERM-early", "SIGTERM-late", "Ctrl-C-early"],
+    ("sig", "to_group", "when"),
+    [
+        (signal.SIGTERM, False, "early"),
+        (signal.SIGTERM, False, "late"),
+        (signal.SIGINT, True, "early"),
+        (signal.SIGINT, False, "early"),
+    ],
+    ids=["SIGTERM-early", "SIGTERM-late", "Ctrl-C-early", "SIGINT-to-parent-early"],
 )
 def test_a_signal_stops_every_process_of_the_crawl(
-    mfawatch: Mfawatch, mirrors: dict[str, MirrorServer], sig: int, when: str
+    mfawatch: Mfawatch, mirrors: dict[str, MirrorServer], sig: int, to_group: bool, when: str
 ) -> None:
-    # SIGTERM goes to the parent only (`kill PID`, systemd's KillMode=mixed), Ctrl-C to the
-    # whole process group. Early: the child has just been forked, no crawl has begun (nor
-    # installed Scrapy's handlers); late: bern's crawl in the child waits on a slow page.
+    # Ctrl-C signals the whole process group, `kill PID` (or systemd's KillMode=mixed) the
+    # parent only. Early: the child has just been forked, no crawl has begun (nor installed
+    # Scrapy's handlers); late: bern's crawl in the child waits on a slow page.
     if when == "early":
+        for server in mirrors.values():  # no crawl can end before the signal, however late
+            for path in ("/en", "/az"):
+                server.set_handler(path, faults.slow(3))
         proc = start_crawl(mfawatch, subprocess.PIPE)
         [child] = wait_for(lambda: crawl_children(proc.pid), "the child process")
     else:
         proc, child = crawl_with_bern_stuck(mfawatch, mirrors["bern"], subprocess.PIPE, delay=3)
     try:
-        if sig == signal.SIGINT:
+        if to_group:
             os.killpg(proc.pid, sig)
         else:
             proc.send_signal(sig)

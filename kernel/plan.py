@@ -9,6 +9,7 @@ their text hash and bodies by their bytes' hash.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,21 +45,17 @@ class FetchResult:
     # the fields (a Scrapy item's), and taken again if the text or the bytes are replaced.
     @property
     def text_hash(self) -> str | None:
-        if self.text is None:
-            return None
-        memo = self.__dict__.get("_text_hash")
-        if memo is None or memo[0] is not self.text:
-            memo = self.__dict__["_text_hash"] = (self.text, hash_text(self.text))
-        return memo[1]
+        return None if self.text is None else self._hashed("text", self.text, hash_text)
 
     @property
     def raw_hash(self) -> str | None:
-        if self.raw is None:
-            return None
-        memo = self.__dict__.get("_raw_hash")
-        if memo is None or memo[0] is not self.raw:
-            memo = self.__dict__["_raw_hash"] = (self.raw, bytes_hash(self.raw))
-        return memo[1]
+        return None if self.raw is None else self._hashed("raw", self.raw, bytes_hash)
+
+    def _hashed(self, name: str, value: Any, digest: Callable[[Any], str]) -> str:
+        memo = self.__dict__.get(f"_{name}_hash")
+        if memo is None or memo[0] is not value:
+            memo = self.__dict__[f"_{name}_hash"] = (value, digest(value))
+        return str(memo[1])
 
 
 @dataclass(frozen=True)

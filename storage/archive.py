@@ -1,7 +1,9 @@
 """The write path: record one fetch of one page, and the change it reveals.
 
 Callers own the transaction (one per page): ``with Session.begin() as s: record_fetch(s, ...)``.
-What the server and the page sent is made storable first (storage.storable).
+What the server and the page sent is made storable first (storage.storable). What the fetch
+means and which rows it writes is kernel.plan's to decide; this module carries the plan out
+(as storage.recorder and storage.baseline do for fetches written in batches).
 An unchanged fetch costs one row: no diff, no copy of the content. New texts and new bytes are
 packed against what the archive already has (storage.content).
 """

@@ -13,53 +13,37 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from kernel.detect import PageStatus
-from kernel.text import bytes_hash, text_hash
-from storage.archive import FetchResult, RunContext
-from storage.content import pack_body, site_keyframe
+from kernel.plan import FetchResult, Plan
+from storage.archive import RunContext
+from storage.content import pack_body
 from storage.models import Body, ContentVersion, Page
 from storage.packing import pack
 from storage.search import index_versions
 
 
 def store_new_pages(
-    session: Session, run: RunContext, results: Sequence[FetchResult]
+    session: Session, run: RunContext, planned: Sequence[tuple[FetchResult, Plan]]
 ) -> list[tuple[int, int, int]]:
-    """Pages, versions and bodies for fetches of new pages, each with text and bytes; the ids
-    of each (page, version, body), in the order of ``results``."""
-    # Hashing and packing come before the first write: on SQLite a write holds the database's
-    # one write lock until commit, and the other processes of a `crawl --jobs N` wait for it.
+    """Pages, versions and bodies for fetches of new pages planned with a text and bytes
+    (kernel.plan); the ids of each (page, version, body), in the order of ``planned``."""
+    results = [result for result, _ in planned]
+    plans = [plan for _, plan in planned]
+    # Packing comes before the first write: on SQLite a write holds the database's one write
+    # lock until commit, and the other processes of a `crawl --jobs N` wait for it.
     texts = [_text(r) for r in results]
     encoded = [text.encode() for text in texts]
-    versions = [(text_hash(text), pack(data)) for text, data in zip(texts, encoded, strict=True)]
-    keyframe = run.keyframe or site_keyframe(session, run.site_id)
+    versions = [(p.version, pack(data)) for p, data in zip(plans, encoded, strict=True)]
+    keyframe = run.site_keyframe(session)
     # With no keyframe yet, the first of these bodies becomes the site's: packed against its
     # own text only, it is the base of the others.
     base = keyframe[1] if keyframe else (results[0].raw or b"")
     bodies = [
-        (bytes_hash(r.raw or b""), pack_body(r.raw or b"", base if keyframe or i else b"", data))
-        for i, (r, data) in enumerate(zip(results, encoded, strict=True))
+        (p.body, pack_body(r.raw or b"", base if keyframe or i else b"", data))
+        for i, (r, p, data) in enumerate(zip(results, plans, encoded, strict=True))
     ]
     page_ids = session.scalars(
         insert(Page).returning(Page.id, sort_by_parameter_order=True),
-        [
-            {
-                "site_id": run.site_id,
-                "key": r.key,
-                "url": r.url,
-                "lang": r.lang,
-                "title": r.title,
-                "status": PageStatus.ACTIVE,
-                "first_seen_at": r.fetched_at,
-                "last_seen_at": r.fetched_at,
-                "declared_raw": r.declared_raw,
-                "declared_date": r.declared_date,
-                "declared_time": r.declared_time,
-                "etag": r.etag,
-                "last_modified": r.last_modified,
-            }
-            for r in results
-        ],
+        [{"site_id": run.site_id, **p.page} for p in plans],
     ).all()
     version_ids = session.scalars(
         insert(ContentVersion).returning(ContentVersion.id, sort_by_parameter_order=True),
@@ -100,11 +84,10 @@ def store_new_pages(
     body_ids: list[int] = []
     if keyframe is None:
         body_ids = _insert_bodies(session, rows[:1])
-        keyframe = (body_ids[0], base)
+        run.stored_body(body_ids[0], base, has_text=True)
         rows = rows[1:]
     for row in rows:
-        row["base_id"] = keyframe[0]
-    run.keyframe = keyframe
+        row["base_id"] = run.keyframe[0] if run.keyframe else None
     body_ids += _insert_bodies(session, rows)
     return list(zip(page_ids, version_ids, body_ids, strict=True))
 

@@ -14,7 +14,6 @@ refused batch is written again one fetch per transaction to find it.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
@@ -25,13 +24,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kernel.detect import VOUCHED, Known, Observation, PageStatus, Seen, classify_change
-from kernel.status import Outcome
-from kernel.text import bytes_hash, printable, text_hash
-from storage.archive import FetchResult, Recorded, RunContext, record_fetch
+from kernel.detect import PageStatus, Seen
+from kernel.plan import PageSnapshot, Plan, plan_fetch
+from kernel.text import printable
+from storage.archive import FetchResult, Recorded, RunContext, fetch_row, record_fetch
 from storage.baseline import store_new_pages
 from storage.models import Body, ContentVersion, Fetch, Page
-from storage.storable import storable
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +37,20 @@ BATCH_SIZE = 100
 BATCH_SECONDS = 1.0
 
 
+# What a page's row may get from a fetch written in a batch: anything more goes through
+# record_fetch.
+_BATCHED_PAGE = {"last_seen_at", "etag", "last_modified"}
+
+
 @dataclass
 class _Waiting:
-    """A fetch waiting for its batch, with its row and its page's update if it is unchanged
-    (a page new in the baseline has neither yet)."""
+    """A fetch waiting for its batch, with its plan and the ids it writes (a page new in the
+    baseline has none yet: storage.baseline stores it)."""
 
     result: FetchResult
-    rows: tuple[dict[str, Any], dict[str, Any]] | None = None
+    plan: Plan
+    ids: tuple[int, int, int | None] | None = None  # page, version, body
+    page: dict[str, Any] | None = None  # the page's update, by primary key
 
 
 @dataclass
@@ -53,15 +58,8 @@ class _Standing:
     """A page as the archive had it when the crawl started."""
 
     page_id: int
-    url: str
-    status: str
     version_id: int | None
-    text_hash: str | None
-    declared_raw: str | None
-    declared_date: dt.date | None
-    declared_time: dt.time | None
-    etag: str | None
-    last_modified: str | None
+    known: PageSnapshot
 
 
 class CrawlWriter:
@@ -82,20 +80,17 @@ class CrawlWriter:
         self.baseline = self.run.baseline
 
     def record(self, result: FetchResult) -> Recorded:
-        result = storable(result)
-        if result.site != self.site:
-            raise ValueError(f"fetch of site {result.site!r} recorded in a run of {self.site!r}")
+        result = self.run.admit(result)
         seen_before = result.key in self._keys
         self._keys.add(result.key)
-        entry = None if seen_before else self._unchanged(result) or self._new_in_baseline(result)
+        entry = None if seen_before else self._batched(result)
         if entry is not None:
             if len(self._waiting) >= BATCH_SIZE or time.monotonic() - self._since > BATCH_SECONDS:
                 self.flush()
             if not self._waiting:
                 self._since = time.monotonic()
             self._waiting.append(entry)
-            outcome = Outcome(entry.rows[0]["outcome"]) if entry.rows else Outcome.NEW
-            return Recorded(None, outcome, None, None)
+            return Recorded(None, entry.plan.outcome, None, None)
         self.flush()  # rows keep the order of the crawl
         self._standing.pop(result.key, None)  # from here on the database knows better
         try:
@@ -147,15 +142,15 @@ class CrawlWriter:
             raise refused
 
     def _write(self, session: Session, waiting: Sequence[_Waiting]) -> None:
-        new = [entry.result for entry in waiting if entry.rows is None]
+        new = [(entry.result, entry.plan) for entry in waiting if entry.ids is None]
         stored = iter(store_new_pages(session, self.run, new) if new else [])
         fetches, pages = [], []
         for entry in waiting:
-            if entry.rows is None:
-                fetches.append(self._row(entry.result, *next(stored), Outcome.NEW))
-            else:
-                fetches.append(entry.rows[0])
-                pages.append(entry.rows[1])
+            ids: tuple[int, int, int | None] = entry.ids or next(stored)
+            page_id, version_id, body_id = ids
+            if entry.page is not None:
+                pages.append(entry.page)
+            fetches.append(fetch_row(entry.plan, self.run_id, page_id, body_id, version_id))
         session.execute(insert(Fetch), fetches)
         if pages:
             session.execute(update(Page), pages)  # by primary key
@@ -186,98 +181,34 @@ class CrawlWriter:
         log.error("could not archive %s: %s", printable(result.url), why)
         return recorded
 
-    def _new_in_baseline(self, result: FetchResult) -> _Waiting | None:
-        """The fetch to wait, if it is of a page new to the archive in the site's first crawl."""
-        if not self.baseline or result.key in self._standing:
-            return None
-        if result.seen is not Seen.CONTENT or result.text is None or result.raw is None:
-            return None
-        return _Waiting(result)
-
-    def _row(
-        self,
-        result: FetchResult,
-        page_id: int,
-        version_id: int,
-        body_id: int | None,
-        outcome: Outcome,
-        declared: tuple[str | None, dt.date | None, dt.time | None] | None = None,
-    ) -> dict[str, Any]:
-        """A fetch row as record_fetch writes it; ``declared`` when it is not the result's."""
-        declared_raw, declared_date, declared_time = declared or (
-            result.declared_raw,
-            result.declared_date,
-            result.declared_time,
-        )
-        return {
-            "page_id": page_id,
-            "run_id": self.run_id,
-            "fetched_at": result.fetched_at,
-            "other_url": None,
-            "final_url": result.final_url if result.final_url != result.url else None,
-            "http_status": result.http_status,
-            "etag": result.etag,
-            "last_modified": result.last_modified,
-            "body_id": body_id,
-            "version_id": version_id,
-            "declared_raw": declared_raw,
-            "declared_date": declared_date,
-            "declared_time": declared_time,
-            "outcome": outcome,
-            "error": result.error,
-        }
-
-    def _unchanged(self, result: FetchResult) -> _Waiting | None:
-        """The fetch's row and its page's update, if it shows the page exactly as it stood."""
+    def _batched(self, result: FetchResult) -> _Waiting | None:
+        """The fetch to wait for its batch, if its plan cannot be a change and writes rows
+        only: a page new to the archive in the site's first crawl, or one as it stood."""
         page = self._standing.get(result.key)
-        if page is None or page.version_id is None or result.url != page.url:
+        if page is None and not self.baseline:
             return None
-        seen = self._as_before(result, page)
-        if seen is None:
+        plan = plan_fetch(page.known if page else None, result, baseline=self.baseline)
+        if plan.kind is not None:
             return None
-        body_id, obs = seen
-        known = Known(
-            PageStatus(page.status), page.text_hash, page.declared_date, page.declared_time
-        )
-        verdict = classify_change(known, obs, baseline=self.baseline)
-        if verdict.kind is not None or verdict.status != page.status:
-            return None
-        declared_raw = page.declared_raw if result.seen in VOUCHED else result.declared_raw
-        if declared_raw != page.declared_raw:  # the same date written another way
-            return None
-        outcome = Outcome.NOT_MODIFIED if result.seen is Seen.NOT_MODIFIED else Outcome.UNCHANGED
-        declared = (declared_raw, obs.declared, obs.declared_time)
-        fetch = self._row(result, page.page_id, page.version_id, body_id, outcome, declared)
-        page.etag = result.etag or page.etag
-        page.last_modified = result.last_modified or page.last_modified
-        update = {
-            "id": page.page_id,
-            "last_seen_at": result.fetched_at,
-            "etag": page.etag,
-            "last_modified": page.last_modified,
-        }
-        return _Waiting(result, (fetch, update))
+        if page is None:  # new in the baseline: its page, text and bytes go in bulk
+            return _Waiting(result, plan) if plan.new_text and plan.body else None
+        return self._as_it_stood(result, plan, page)
 
-    def _as_before(
-        self, result: FetchResult, page: _Standing
-    ) -> tuple[int | None, Observation] | None:
-        """The body and what the fetch observed, if neither is new to the archive."""
+    def _as_it_stood(self, result: FetchResult, plan: Plan, page: _Standing) -> _Waiting | None:
+        """The fetch to wait, if it writes a fetch row of the text and bytes the page has."""
+        if page.version_id is None or plan.version is None or plan.new_text:
+            return None  # not the text the page stood with
+        if not set(plan.page) <= _BATCHED_PAGE:
+            return None
         body_id = None
-        if result.seen is Seen.CONTENT or result.seen is Seen.SAME_BYTES:
-            body_id = self._bodies.get((page.page_id, bytes_hash(result.raw or b"")))
+        if plan.body is not None:
+            body_id = self._bodies.get((page.page_id, plan.body))
             if body_id is None:  # new bytes: a body to store
                 return None
-        if result.seen in VOUCHED:
-            obs = Observation(result.seen, page.text_hash, page.declared_date, page.declared_time)
-            return body_id, obs
-        if result.seen is Seen.CONTENT and result.text is not None:
-            if text_hash(result.text) != page.text_hash:
-                return None
-            obs = Observation(
-                Seen.CONTENT, page.text_hash, result.declared_date, result.declared_time
-            )
-            return body_id, obs
-        return None
+        # The same columns for every page of a batch: one statement updates them all.
+        update = {"id": page.page_id, "etag": page.known.etag}
+        update |= {"last_modified": page.known.last_modified, **plan.page}
+        return _Waiting(result, plan, (page.page_id, page.version_id, body_id), update)
 
 
 def _standing(session: Session, site_id: int) -> dict[str, _Standing]:
@@ -285,10 +216,11 @@ def _standing(session: Session, site_id: int) -> dict[str, _Standing]:
         select(
             Page.key,
             Page.id,
+            Page.current_version_id,
             Page.url,
             Page.status,
-            Page.current_version_id,
             ContentVersion.text_hash,
+            Page.title,
             Page.declared_raw,
             Page.declared_date,
             Page.declared_time,
@@ -298,7 +230,10 @@ def _standing(session: Session, site_id: int) -> dict[str, _Standing]:
         .outerjoin(ContentVersion, Page.current_version_id == ContentVersion.id)
         .where(Page.site_id == site_id)
     )
-    return {key: _Standing(*rest) for key, *rest in rows}
+    return {
+        key: _Standing(page_id, version_id, PageSnapshot(url, PageStatus(status), *rest))
+        for key, page_id, version_id, url, status, *rest in rows
+    }
 
 
 def _refusal(exc: SQLAlchemyError) -> bool:

@@ -35,9 +35,10 @@ from mfawatch.mirror import MirrorServer, content_page, faults, html_response, r
 from mfawatch.mirror.missions import page_text
 from mfawatch.mirror.texts import section_title
 from scraper.extract import extract_page
-from storage.archive import FetchResult, record_fetch
+from storage.archive import FetchResult, Recorded, record_fetch
 from storage.db import make_engine
 from storage.models import Change, ContentVersion, Fetch, Run, utcnow
+from storage.recorder import CrawlWriter
 from storage.runs import start_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -351,13 +352,24 @@ def fetch_sequence(draw: st.DrawFn) -> list[tuple[int, bool, dt.date | None]]:
     )
 
 
-def test_the_archive_records_the_kind_the_rule_gives(sessions):
-    """Random sequences of fetches of one page, through record_fetch into the database: each
-    change has the rule's kind and the versions it compares, on SQLite and PostgreSQL."""
+@pytest.mark.parametrize("writer", ["record_fetch", "CrawlWriter"])
+def test_the_archive_records_the_kind_the_rule_gives(sessions, writer):
+    """Random sequences of fetches of one page, through record_fetch or the crawl's writer (a
+    run a fetch, which batches what cannot be a change) into the database: each change has the
+    rule's kind and the versions it compares, on SQLite and PostgreSQL."""
     with sessions.begin() as session:
         run_id = start_run(session, "prop", "mfa.gov.az", "manual")
         session.get_one(Run, run_id).site.baseline_at = utcnow()  # past the baseline
     pages = iter(range(10**6))
+
+    def record(result: FetchResult) -> Recorded:
+        if writer == "record_fetch":
+            with sessions.begin() as session:
+                return record_fetch(session, run_id, result)
+        crawl = CrawlWriter(sessions, run_id)
+        recorded = crawl.record(result)
+        crawl.flush()
+        return recorded
 
     @settings(max_examples=40, deadline=None)
     @given(fetch_sequence())
@@ -371,8 +383,8 @@ def test_the_archive_records_the_kind_the_rule_gives(sessions):
                 fetched_at=utcnow(), http_status=200, raw=text_.encode(), title="T",
                 text=text_, declared_date=declared,
             )  # fmt: skip
+            recorded = record(result)
             with sessions.begin() as session:
-                recorded = record_fetch(session, run_id, result)
                 change = session.get(Change, recorded.change_id) if recorded.change_id else None
                 versions = {
                     v.id: v.text_hash

@@ -5,18 +5,23 @@ Runs on SQLite, and on PostgreSQL when MFAWATCH_TEST_DATABASE_URL is set.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.detect import ChangeKind, PageStatus, Seen
 from kernel.errors import NotFound
+from kernel.plan import PageSnapshot, Plan, plan_fetch
 from kernel.text import bytes_hash
 from storage import archive, content
 from storage.archive import FetchResult, Outcome, Recorded, record_fetch
@@ -608,3 +613,231 @@ def test_a_baseline_batch_stores_what_one_by_one_would(sessions: sessionmaker[Se
             (p.id, b.id, "new") for p, b in zip(pages, bodies, strict=True)
         ]
         assert [h.page_id for h in search_versions(session, "Page 1 of the site")] == [pages[1].id]
+
+
+# -- every executor carries out the one plan (kernel.plan) -------------------------------------
+
+PLAN_TEXTS = ["Visits\nThe minister visited Seoul.", "Visits\nThe minister visited Busan.", "Trade"]
+PLAN_DECLARED = [None, (D1, "28.02.2023"), (D1, "2023-02-28"), (D2, "05.03.2023")]
+PLAN_SEEN = [Seen.CONTENT] * 4 + [Seen.NOT_MODIFIED, Seen.SAME_BYTES, Seen.GONE]
+PLAN_SEEN += [Seen.EXTRACTION_FAILED, Seen.FAILED]
+FETCH_STEPS = st.tuples(
+    st.integers(0, 2),  # the page
+    st.sampled_from(PLAN_SEEN),
+    st.integers(0, 2),  # its text
+    st.booleans(),  # the text as a re-save spells it: the same version, another title
+    st.integers(0, len(PLAN_DECLARED) - 1),
+    st.integers(0, 2),  # its bytes
+    st.booleans(),  # answered at another URL
+    st.sampled_from([None, "e1", "e2"]),  # ETag
+)
+CRAWLS = st.lists(
+    st.tuples(st.lists(FETCH_STEPS, min_size=1, max_size=5), st.sampled_from(["ok", "failed"])),
+    min_size=1,
+    max_size=3,
+)
+
+
+def plan_fetch_of(site: str, step: tuple[Any, ...], at: dt.datetime) -> FetchResult:
+    page, seen, text_i, resaved, declared_i, raw_i, moved, etag = step
+    host = f"{site}.example/en/{page}"
+    content = seen is Seen.CONTENT
+    text = PLAN_TEXTS[text_i].replace(" ", "  ") + "\n" if resaved else PLAN_TEXTS[text_i]
+    declared = PLAN_DECLARED[declared_i] if content else None
+    has_raw = seen in (Seen.CONTENT, Seen.SAME_BYTES, Seen.EXTRACTION_FAILED)
+    return FetchResult(
+        site=site, key=host, url=f"http://{host}" + ("/moved" if moved else ""), lang="en",
+        seen=seen, fetched_at=at, etag=etag, final_url=f"http://{host}/final" if moved else None,
+        http_status={Seen.GONE: 404, Seen.FAILED: 503, Seen.NOT_MODIFIED: 304}.get(seen, 200),
+        raw=f"<html>bytes {raw_i}</html>".encode() if has_raw else None,
+        title=text.split("\n")[0] if content else None, text=text if content else None,
+        declared_date=declared[0] if declared else None,
+        declared_raw=declared[1] if declared else None,
+        error="broken" if seen in (Seen.EXTRACTION_FAILED, Seen.FAILED) else None,
+    )  # fmt: skip
+
+
+class PlanModel:
+    """The plans carried out in memory: what every executor must have stored."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, dict[str, Any]] = {}
+        self.fetches: list[dict[str, Any]] = []
+        self.versions: set[tuple[str, str]] = set()
+        self.bodies: set[tuple[str, str]] = set()
+        self.changes: list[tuple[Any, ...]] = []
+
+    def record(self, result: FetchResult, baseline: bool) -> Plan:
+        page = self.pages.get(result.key)
+        known = None
+        if page is not None:
+            known = PageSnapshot(**{f.name: page[f.name] for f in dataclasses.fields(PageSnapshot)})
+        plan = plan_fetch(known, result, baseline=baseline)
+        if known is not None and "url" in plan.page:  # moved: earlier fetches keep their URL
+            for row in self.fetches:
+                if row["page"] == result.key and row["other_url"] is None:
+                    row["other_url"] = known.url
+        self.fetches.append({"page": result.key, "version": plan.version, "body": plan.body})
+        self.fetches[-1].update(plan.fetch)
+        page = self.pages.setdefault(result.key, {"text_hash": None})
+        page.update(plan.page)
+        if plan.new_text:
+            assert plan.version is not None
+            self.versions.add((result.key, plan.version))
+        if plan.body is not None:
+            self.bodies.add((result.key, plan.body))
+        if plan.kind is not None:
+            self.changes.append(
+                (result.key, plan.kind, page["text_hash"], plan.version, result.fetched_at)
+            )
+        if plan.new_text:
+            page["text_hash"] = plan.version
+        return plan
+
+
+PAGE_COLUMNS = ("key", "url", "lang", "title", "status", "first_seen_at", "last_seen_at")
+PAGE_COLUMNS += ("declared_raw", "declared_date", "declared_time", "etag", "last_modified")
+FETCH_COLUMNS = ("fetched_at", "other_url", "final_url", "http_status", "etag", "last_modified")
+FETCH_COLUMNS += ("declared_raw", "declared_date", "declared_time", "outcome", "error")
+
+
+def stored(sessions: sessionmaker[Session], site: str) -> dict[str, Any]:
+    """A site's rows, with the site's name and the ids taken out (ids depend on the writer)."""
+
+    def plain(value: object) -> object:
+        return value.replace(site, "site") if isinstance(value, str) else value
+
+    with sessions() as session:
+        pages = session.scalars(select(Page).join(Site).where(Site.name == site)).all()
+        key = {p.id: plain(p.key) for p in pages}
+        versions = session.scalars(
+            select(ContentVersion).where(ContentVersion.page_id.in_(key))
+        ).all()
+        hashes = {v.id: v.text_hash for v in versions}
+        bodies = session.scalars(select(Body).where(Body.page_id.in_(key))).all()
+        raw = {b.id: (key[b.page_id], b.raw_hash) for b in bodies}
+        fetches = session.scalars(
+            select(Fetch).where(Fetch.page_id.in_(key)).order_by(Fetch.id)
+        ).all()
+        when = {f.id: f.fetched_at for f in fetches}
+        changes = session.scalars(
+            select(Change).where(Change.page_id.in_(key)).order_by(Change.id)
+        ).all()
+        return {
+            "pages": sorted(
+                (*(plain(getattr(p, c)) for c in PAGE_COLUMNS), hashes.get(p.current_version_id))
+                for p in pages
+            ),
+            "fetches": [
+                (
+                    key[f.page_id],
+                    *(plain(getattr(f, c)) for c in FETCH_COLUMNS),
+                    hashes.get(f.version_id),
+                    raw[f.body_id][1] if f.body_id else None,
+                )
+                for f in fetches
+            ],
+            "versions": sorted(
+                (
+                    key[v.page_id],
+                    v.text_hash,
+                    v.title,
+                    v.first_seen_at,
+                    v.depth,
+                    hashes.get(v.base_id) if v.base_id else None,
+                )
+                for v in versions
+            ),
+            "bodies": sorted(
+                (
+                    *raw[b.id],
+                    hashes.get(b.version_id) if b.version_id else None,
+                    raw[b.base_id] if b.base_id else None,
+                    b.first_seen_at,
+                )
+                for b in bodies
+            ),
+            "changes": [
+                (
+                    key[c.page_id],
+                    c.kind,
+                    c.status,
+                    c.detected_at,
+                    hashes.get(c.old_version_id),
+                    hashes.get(c.new_version_id),
+                    when.get(c.old_fetch_id),
+                    when[c.new_fetch_id],
+                    c.old_declared,
+                    c.new_declared,
+                    c.old_declared_time,
+                    c.new_declared_time,
+                    c.words_added,
+                    c.words_removed,
+                )
+                for c in changes
+            ],
+        }
+
+
+def expected(model: PlanModel, site: str) -> dict[str, Any]:
+    def plain(value: object) -> object:
+        return value.replace(site, "site") if isinstance(value, str) else value
+
+    return {
+        "pages": sorted(
+            (*(plain(p[c]) for c in PAGE_COLUMNS), p["text_hash"]) for p in model.pages.values()
+        ),
+        "fetches": [
+            (plain(f["page"]), *(plain(f[c]) for c in FETCH_COLUMNS), f["version"], f["body"])
+            for f in model.fetches
+        ],
+        "versions": sorted((plain(k), h) for k, h in model.versions),
+        "bodies": sorted((plain(k), h) for k, h in model.bodies),
+        "changes": [(plain(k), *rest) for k, *rest in model.changes],
+    }
+
+
+def test_every_writer_stores_what_the_plan_says(sessions: sessionmaker[Session]) -> None:
+    """Random crawls of a few pages written one transaction a fetch (record_fetch), through
+    the crawl's writer (batches, and the bulk writer of a site's first crawl) and in memory by
+    the plan alone: the same rows, row for row."""
+    examples = iter(range(10**6))
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(CRAWLS)
+    def check(crawls: list[tuple[list[tuple[Any, ...]], str]]) -> None:
+        n = next(examples)
+        sites = {"one-by-one": f"o{n:06}", "batched": f"b{n:06}"}
+        model, at = PlanModel(), T0
+        for steps, status in crawls:
+            runs = {}
+            with sessions.begin() as session:
+                for how, site in sites.items():
+                    runs[how] = start_run(session, site, "mfa.gov.az", "manual")
+                baseline = archive.RunContext.load(session, runs["batched"]).baseline
+            writer = CrawlWriter(sessions, runs["batched"])
+            for step in steps:
+                at += dt.timedelta(minutes=1)
+                plan = model.record(plan_fetch_of(f"m{n:06}", step, at), baseline)
+                alone = plan_fetch_of(sites["one-by-one"], step, at)
+                with sessions.begin() as session:
+                    one = record_fetch(session, runs["one-by-one"], alone)
+                batched = writer.record(plan_fetch_of(sites["batched"], step, at))
+                assert (one.outcome, one.change_kind) == (plan.outcome, plan.kind)
+                assert batched.outcome is plan.outcome
+                assert batched.change_kind is plan.kind or batched.fetch_id is None
+            writer.flush()
+            with sessions.begin() as session:
+                for run_id in runs.values():
+                    finish_run(session, run_id, status)
+        rows = {how: stored(sessions, site) for how, site in sites.items()}
+        assert rows["batched"] == rows["one-by-one"]
+        planned = expected(model, f"m{n:06}")
+        for table in ("pages", "fetches"):
+            assert rows["batched"][table] == planned[table]
+        assert [v[:2] for v in rows["batched"]["versions"]] == planned["versions"]
+        assert [b[:2] for b in rows["batched"]["bodies"]] == planned["bodies"]
+        changes = [(*c[:2], *c[4:6], c[7]) for c in rows["batched"]["changes"]]
+        assert changes == planned["changes"]  # kind, old and new version, new fetch
+
+    check()

@@ -22,6 +22,7 @@ from kernel.config import Config, PageId, Site, layout_fingerprint, load_config,
 from kernel.detect import Seen
 from kernel.errors import ExtractionFailed, PageGone
 from kernel.text import bytes_hash
+from scraper.discovery import MAX_SITEMAP_DEPTH, menu_pages, read_sitemap, sitemap_starts
 from scraper.extract import extract_page
 from scraper.logs import escape_log_records
 from scraper.middlewares import OffsiteRedirect, network_errors, on_site
@@ -86,6 +87,8 @@ class MfaSpider(Spider):
                     url, callback=self.parse_menu, errback=self.menu_failed,
                     cb_kwargs={"site": site},
                 )  # fmt: skip
+            for url in sitemap_starts(site):
+                yield self.sitemap_request(site, url, depth=0)
             # Known pages are re-checked even when no menu links them any more: that is how a
             # removal is seen.
             for url in known_urls[site.name]:
@@ -120,20 +123,40 @@ class MfaSpider(Spider):
         self._answered.add(site.name)
         if not isinstance(response, TextResponse):
             return
-        # One union query: menus nest (a nav inside a header), each link counts once.
-        links = response.css(", ".join(f"{css} a[href]" for css in site.layout.menus))
-        for link in links:
-            url = response.urljoin(link.attrib["href"])
-            found = page_identity(site.layout, url)
-            if found is None or not on_site(url, site):
-                continue
-            text = " ".join(link.css("::text").getall())
-            rule = found[1]
-            if rule.link_text is not None and not rule.link_text.search(text):
-                continue
-            request = self._request(site, url, found[0])
+        for url, page in menu_pages(response, site):
+            request = self._request(site, url, page)
             if request is not None:
                 yield request
+
+    def sitemap_request(self, site: Site, url: str, depth: int) -> Request:
+        return Request(
+            url, callback=self.parse_sitemap, errback=self.sitemap_failed,
+            cb_kwargs={"site": site, "depth": depth},
+        )  # fmt: skip
+
+    def parse_sitemap(self, response: Response, site: Site, depth: int) -> Iterator[Request]:
+        """Relations pages listed in a sitemap (the menus may not link them), and the sitemaps
+        that a robots.txt or sitemap index names; only those on the site itself."""
+        self._answered.add(site.name)
+        links = read_sitemap(response, site.layout, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        if links is None:
+            log.warning("sitemap %s not read: neither a sitemap nor a sitemap index", response.url)
+            return
+        if links.sitemaps and depth >= MAX_SITEMAP_DEPTH:
+            log.warning("sitemap %s not followed: sitemaps nested too deep", response.url)
+            return
+        for url in links.sitemaps:
+            if on_site(url, site):
+                yield self.sitemap_request(site, url, depth + 1)
+        for url in links.pages:
+            request = self.page_request(site, url) if on_site(url, site) else None
+            if request is not None:
+                yield request
+
+    def sitemap_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        log.warning("sitemap %s not read: %s", request.url, _reason(failure))
+        self._failed(request.cb_kwargs["site"], failure)
 
     def menu_failed(self, failure: Failure) -> None:
         """A start page that could not be read: one line, no traceback (its pages, known ones

@@ -541,6 +541,11 @@ def _site(path: Path, i: int, raw: Any, custom: dict[str, Any], cache: dict[str,
     )
 
 
+def url_host(url: str) -> str:
+    """The host of ``url`` as page identities name it (see _host)."""
+    return _host(urlsplit(url))
+
+
 def _host(parts: SplitResult) -> str:
     """A URL's host as page identities name it: lower case, no www., a port unless the default."""
     host = (parts.hostname or "").lower().removeprefix("www.")

@@ -521,7 +521,7 @@ def test_a_nested_section_counts_at_any_depth(spider: MfaSpider) -> None:
     html = (
         '<html><body><nav><ul><li><a href="#">Foreign policy</a><ul>'
         '<li><a href="/en/content/3">Multilateral diplomacy</a></li>'
-        '<li><span>Bilateral relations</span><ul>'
+        "<li><span>Bilateral relations</span><ul>"
         '<li><a href="/en/content/40">Visits</a></li>'
         '<li><a href="/en/content/41">Humanitarian aid</a></li></ul></li>'
         "</ul></li></ul></nav></body></html>"
@@ -536,6 +536,18 @@ def test_a_flat_menu_falls_back_to_the_link_text(spider: MfaSpider) -> None:
         '<li><a href="/en/content/36">Əməkdaşlıq</a></li></ul></nav></body></html>'
     )
     assert requested_ids(spider, f"{HOST}/en", html) == ["content/35", "content/36"]
+
+
+def test_the_main_site_leaves_a_missions_pages_to_the_missions_site() -> None:
+    # mfa.gov.az's domain covers seoul.mfa.gov.az, but that host is embassy-seoul's.
+    spider = MfaSpider(config=str(DEFAULT_SITES), site="mfa-main")
+    menu = [
+        ("https://seoul.mfa.gov.az/en/content/35", "Political cooperation"),
+        ("/en/category/avropa/cexiya", "Czechia"),
+    ]
+    html = home_page(mission="main", lang="en", menu=menu)
+    requests = menu_requests(spider, "https://mfa.gov.az/en", html)
+    assert [r.url for r in requests] == ["https://mfa.gov.az/en/category/avropa/cexiya"]
 
 
 def test_default_config_has_the_seoul_site() -> None:

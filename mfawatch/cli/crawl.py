@@ -53,6 +53,13 @@ def crawl(
     state: State = ctx.obj
     state.use_config(config_path)
     config = state.config()  # a bad sites file fails here, before Scrapy starts
+    if not config.contact:  # once per crawl, not once per crawl process
+        print(
+            f"mfawatch: note: no contact in {config.path}: add a line such as "
+            'contact = "mailto:you@example.org" at its top, so that site owners can reach you '
+            "(it goes into the User-Agent)",
+            file=sys.stderr,
+        )
     names = [config.site(n).name for n in (site or "").split(",") if n]
     names = names or [s.name for s in config.sites]
     overrides = setting or []

@@ -18,7 +18,15 @@ from scrapy.exceptions import ResponseDataLossError
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from kernel.config import Config, PageId, Site, layout_fingerprint, load_config, page_identity
+from kernel.config import (
+    Config,
+    PageId,
+    Site,
+    layout_fingerprint,
+    load_config,
+    page_identity,
+    url_host,
+)
 from kernel.detect import Seen
 from kernel.errors import ExtractionFailed, PageGone
 from kernel.text import bytes_hash
@@ -59,6 +67,11 @@ class MfaSpider(Spider):
         self.sites: list[Site] = [self.config.site(n) for n in names] or list(self.config.sites)
         self.allowed_domains = sorted({d for s in self.sites for d in s.allowed_domains})
         self._requested: set[str] = set()  # page identities asked for in this crawl
+        # A host belongs to the one site that starts on it: the main site (mfa.gov.az, whose
+        # subdomains are its domain too) does not take a mission's pages from its menus.
+        self._host_owner = {
+            url_host(u): s.name for s in self.config.sites for u in s.start_urls
+        }  # fmt: skip
         self._known: dict[str, _Known] = {}  # by page identity
         # Why a site's pages were not fetched (robots.txt unreadable, ...): its run's note.
         self.notes: dict[str, list[str]] = {}
@@ -192,7 +205,7 @@ class MfaSpider(Spider):
 
     def _request(self, site: Site, url: str, page: PageId) -> Request | None:
         key = str(page)
-        if key in self._requested:
+        if key in self._requested or self._host_owner.get(page.host, site.name) != site.name:
             return None
         self._requested.add(key)
         known = self._known.get(key, _UNKNOWN)

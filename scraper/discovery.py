@@ -78,7 +78,8 @@ def _is_relations_page(link: MenuLink, present: frozenset[str]) -> bool:
     rule = link.rule
     section = rule.section_keys()
     if section & present:  # this page's menus have the section: it alone decides
-        return bool(section & link.headings)
+        # (the heading itself, when it is a link to a page, is the section's own page)
+        return bool(section & (link.headings | {section_key(link.text)}))
     if rule.link_text is not None:  # a flat menu
         return bool(rule.link_text.search(link.text))
     return not section  # a rule without section nor link_text takes every match

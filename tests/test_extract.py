@@ -521,12 +521,23 @@ def test_a_nested_section_counts_at_any_depth(spider: MfaSpider) -> None:
     html = (
         '<html><body><nav><ul><li><a href="#">Foreign policy</a><ul>'
         '<li><a href="/en/content/3">Multilateral diplomacy</a></li>'
-        "<li><span>Bilateral relations</span><ul>"
+        '<li><a href="/en/content/33">Bilateral relations</a><ul>'
         '<li><a href="/en/content/40">Visits</a></li>'
         '<li><a href="/en/content/41">Humanitarian aid</a></li></ul></li>'
         "</ul></li></ul></nav></body></html>"
     )
-    assert requested_ids(spider, f"{HOST}/en", html) == ["content/40", "content/41"]
+    # The heading's own page counts too; an item of another heading does not.
+    ids = ["content/33", "content/40", "content/41"]
+    assert requested_ids(spider, f"{HOST}/en", html) == ids
+
+
+def test_a_heading_that_is_not_a_link_still_makes_a_section(spider: MfaSpider) -> None:
+    html = (
+        "<html><body><nav><ul><li><span>Bilateral relations</span><ul>"
+        '<li><a href="/en/content/40">Visits</a></li></ul></li>'
+        '<li><a href="/en/content/41">Agreements on trade</a></li></ul></nav></body></html>'
+    )
+    assert requested_ids(spider, f"{HOST}/en", html) == ["content/40"]
 
 
 def test_a_flat_menu_falls_back_to_the_link_text(spider: MfaSpider) -> None:

@@ -53,13 +53,6 @@ def crawl(
     state: State = ctx.obj
     state.use_config(config_path)
     config = state.config()  # a bad sites file fails here, before Scrapy starts
-    if not config.contact:  # once per crawl, not once per crawl process
-        print(
-            f"mfawatch: note: no contact in {config.path}: add a line such as "
-            'contact = "mailto:you@example.org" at its top, so that site owners can reach you '
-            "(it goes into the User-Agent)",
-            file=sys.stderr,
-        )
     names = [config.site(n).name for n in (site or "").split(",") if n]
     names = names or [s.name for s in config.sites]
     overrides = setting or []
@@ -68,6 +61,13 @@ def crawl(
         raise MfawatchError("--jobs must be 1 or more")
     groups = split_sites(names, jobs or os.cpu_count() or 1)
     sessions = state.sessions()  # likewise a bad database, and the schema gets upgraded
+    if not config.contact:  # once per crawl (all checks passed), not once per crawl process
+        print(
+            f"mfawatch: note: no contact in {config.path}: add a line such as "
+            'contact = "mailto:you@example.org" at its top, so that site owners can reach you '
+            "(it goes into the User-Agent)",
+            file=sys.stderr,
+        )
     from scheduler.locks import site_locks
     from storage.db import database_url
     from storage.runs import close_stale_runs

@@ -31,8 +31,10 @@ DEFAULT_SITES = Path(__file__).with_name("sites.toml")
 # ([settings] holds Scrapy settings and is open; see SETTINGS below.)
 TOP_KEYS = ("contact", "settings", "sites", "layouts", "notify", "schedule")
 SITE_KEYS = ("name", "layout", "start_urls", "allowed_domains", "schedule")
-LAYOUT_KEYS = ("name", "languages", "strip_path_prefixes", "menus", "pages", "extract")
-PAGE_KEYS = ("name", "url_pattern", "identity", "link_text")
+LAYOUT_KEYS = (
+    "name", "languages", "strip_path_prefixes", "menus", "sitemaps", "pages", "extract",
+)  # fmt: skip
+PAGE_KEYS = ("name", "url_pattern", "identity", "section", "link_text")
 EXTRACT_KEYS = (
     "title", "body", "date_scope", "drop", "drop_text", "not_found_text", "date_labels",
     "date_formats", "date_order",
@@ -90,12 +92,22 @@ _SIMPLE_SELECTOR = re.compile(r"(?ai)(?P<name>[a-z][\w-]*)?(?P<classes>(?:\.-?[a
 
 @dataclass(frozen=True)
 class PageRule:
-    """Which URLs (and link texts) are relations pages, and how their identity is formed."""
+    """Which URLs (and menu links) are relations pages, and how their identity is formed.
+
+    A menu link matching ``url_pattern`` is a relations page when it sits under a submenu whose
+    heading is one of ``section`` (any language); on a page whose menus have no such heading
+    (a flat menu), when its text matches ``link_text``. Without either, every match is one.
+    """
 
     name: str
     url_pattern: re.Pattern[str]
     identity: str
     link_text: re.Pattern[str] | None = None
+    # Headings by language, as written; compared as section_key() folds them.
+    section: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def section_keys(self) -> frozenset[str]:
+        return frozenset(section_key(h) for hs in self.section.values() for h in hs)
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,9 @@ class Layout:
     menus: tuple[str, ...]
     pages: tuple[PageRule, ...]
     extract: Extraction
+    # Paths on each site read for page URLs: robots.txt (its Sitemap: lines), sitemaps or
+    # sitemap indexes. Empty: menus only.
+    sitemaps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,6 +214,15 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_canonical(v) for v in value]
     return value
+
+
+def section_key(heading: str) -> str:
+    """A menu heading as section names are compared: spaces collapsed, case folded.
+
+    >>> section_key("  Bilateral\n relations ") == section_key("BILATERAL RELATIONS")
+    True
+    """
+    return " ".join(heading.split()).casefold()
 
 
 def page_identity(layout: Layout, url: str) -> tuple[PageId, PageRule] | None:
@@ -426,6 +450,7 @@ def _layout(name: str, raw: dict[str, Any]) -> Layout:
         menus=menus,
         pages=pages,
         extract=extraction,
+        sitemaps=_sitemaps(raw.get("sitemaps", [])),
     )
 
 
@@ -454,6 +479,16 @@ def _page_rule(i: int, raw: Any) -> PageRule:
             raise
         raise ValueError(f"{where}.identity: {identity!r} is not a template ({exc})") from None
     link_text = raw.get("link_text")
+    section = raw.get("section", {})
+    if not isinstance(section, dict) or ("section" in raw and not section):
+        raise ValueError(
+            f'{where}.section: expected a table of menu headings by language (en = ["Bilateral '
+            f'relations"]), got {_show(section)}'
+        )
+    headings = {str(lang): _strings(v, f"{where}.section.{lang}") for lang, v in section.items()}
+    for lang, texts in headings.items():
+        if not texts or not all(section_key(t) for t in texts):
+            raise ValueError(f"{where}.section.{lang}: expected headings, got {_show(texts)}")
     return PageRule(
         name=_string(raw.get("name", identity), f"{where}.name"),
         url_pattern=pattern,
@@ -461,7 +496,20 @@ def _page_rule(i: int, raw: Any) -> PageRule:
         link_text=_regex(_string(link_text, f"{where}.link_text"), f"{where}.link_text")
         if link_text
         else None,
+        section=headings,
     )
+
+
+def _sitemaps(value: Any) -> tuple[str, ...]:
+    """Sitemap paths: each on the site itself (a path, not a URL), so a crawl stays on it."""
+    paths = _strings(value, "sitemaps")
+    for path in paths:
+        if not path.startswith("/") or path.startswith("//"):
+            raise ValueError(
+                f'sitemaps: {path!r} is not a path on the site (such as "/robots.txt" or '
+                '"/sitemap.xml")'
+            )
+    return paths
 
 
 def _site(path: Path, i: int, raw: Any, custom: dict[str, Any], cache: dict[str, Layout]) -> Site:
@@ -506,6 +554,11 @@ def _site(path: Path, i: int, raw: Any, custom: dict[str, Any], cache: dict[str,
         allowed_domains=tuple(domains),
         schedule=schedule or None,
     )
+
+
+def url_host(url: str) -> str:
+    """The host of ``url`` as page identities name it (see _host)."""
+    return _host(urlsplit(url))
 
 
 def _host(parts: SplitResult) -> str:

@@ -61,7 +61,17 @@ def test_shipped_sites_file_loads() -> None:
     assert seoul.layout.name == "mfa.gov.az"
     assert seoul.start_urls
     assert seoul.allowed_domains == ("seoul.mfa.gov.az",)
-    assert config.contact
+    # No made-up contact: whoever runs the crawl sets their own (a crawl says how).
+    assert config.contact is None
+    assert "contact =" not in DEFAULT_SITES.read_text(encoding="utf-8").replace("# contact", "")
+
+
+def test_shipped_sites_file_watches_the_ministrys_country_pages() -> None:
+    main = load_config(DEFAULT_SITES).site("mfa-main")
+    assert main.start_urls == tuple(f"https://mfa.gov.az/{lang}" for lang in ("en", "az", "ru"))
+    for lang in ("en", "az", "ru"):
+        found = page_identity(main.layout, f"https://mfa.gov.az/{lang}/category/avropa/cexiya")
+        assert found is not None and str(found[0]) == f"mfa.gov.az/{lang}/category/avropa/cexiya"
 
 
 def test_environment_variable_picks_the_file(
@@ -378,6 +388,15 @@ BAD_SITES: dict[str, str | bytes] = {
     "identity-unclosed": GOOD + PAGES.replace("content/{id}", "content/{id"),
     "regex-url_pattern": GOOD + PAGES.replace("content/(?P<id>", "content/((?P<id>"),
     "regex-link_text": GOOD + PAGES + "link_text = '(?i)[z-a]'\n",
+    # menu sections and sitemaps
+    "type-section": GOOD + PAGES + 'section = "Bilateral relations"\n',
+    "type-section-language": GOOD + PAGES + 'section = {en = "Bilateral relations"}\n',
+    "empty-section": GOOD + PAGES + "section = {}\n",
+    "empty-section-heading": GOOD + PAGES + 'section = {en = ["  "]}\n',
+    "key-section": GOOD + PAGES + 'sections = {en = ["Bilateral relations"]}\n',
+    "type-sitemaps": mine('sitemaps = "/robots.txt"\n'),
+    "url-sitemaps": mine('sitemaps = ["https://elsewhere.example/sitemap.xml"]\n'),
+    "key-sitemaps": mine('sitemap = ["/robots.txt"]\n'),
     "regex-drop_text": extract('drop_text = ["(unclosed"]'),
     # start URLs
     "url-ipv6": GOOD.replace("http://127.0.0.1:9/en", "http://[::1/en"),
@@ -439,6 +458,27 @@ def test_a_bad_sites_file_in_a_real_process(tmp_path: Path) -> None:
 def test_the_good_sites_file_of_those_cases_loads(tmp_path: Path) -> None:
     # Each case is this file with one mistake: the mistake is what is refused.
     load_config(write(tmp_path, GOOD + PAGES))
+    section = 'section = {en = ["Bilateral relations"]}\n'
+    config = load_config(write(tmp_path, mine('sitemaps = ["/robots.txt"]\n') + PAGES + section))
+    layout = config.sites[0].layout
+    assert layout.sitemaps == ("/robots.txt",)
+    assert layout.pages[0].section == {"en": ("Bilateral relations",)}
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("type-section", "pages #1.section: expected a table of menu headings by language"),
+        ("type-section-language", "pages #1.section.en: expected a list of strings"),
+        ("url-sitemaps", "sitemaps: 'https://elsewhere.example/sitemap.xml' is not a path on"),
+        ("key-sitemaps", "unknown key 'sitemap' (did you mean 'sitemaps'?)"),
+    ],
+)
+def test_a_bad_section_or_sitemap_says_which_key(tmp_path: Path, case: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, BAD_SITES[case]))
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

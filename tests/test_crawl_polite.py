@@ -85,6 +85,19 @@ def test_user_agent_names_the_tool_and_the_contact(mfawatch, mirror):
         assert "tests@mfawatch.invalid" in agent, agent
 
 
+def test_a_crawl_without_a_contact_says_once_how_to_set_one(mfawatch, mirror):
+    sites = mfawatch.sites.read_text(encoding="utf-8")
+    mfawatch.sites.write_text(sites.replace('contact = "tests@mfawatch.invalid"\n', ""), "utf-8")
+    result = mfawatch.crawl()
+    hints = [line for line in result.stderr.splitlines() if "contact" in line]
+    assert hints == [
+        f"mfawatch: note: no contact in {mfawatch.sites}: add a line such as "
+        'contact = "mailto:you@example.org" at its top, so that site owners can reach you '
+        "(it goes into the User-Agent)"
+    ]
+    assert all("+" not in r.headers["user-agent"] for r in mirror.requests)
+
+
 def test_off_site_redirect_is_recorded_and_not_followed(mfawatch, mirror, elsewhere):
     mfawatch.crawl()
     target = elsewhere.url(EN35)

@@ -470,15 +470,95 @@ def test_url_variants_of_one_page_are_requested_once(spider: MfaSpider) -> None:
 
 
 def test_off_site_and_non_relations_links_are_ignored(spider: MfaSpider) -> None:
+    # In the "Bilateral relations" section: other hosts, news, files. Outside it, the chrome's
+    # own content links (About the Embassy, Consular issues, Contact) carry no keyword.
     menu = [
         ("https://bern.mfa.gov.az/en/content/35", "Political cooperation"),
         ("https://evil.example/en/content/35", "Political cooperation"),
         ("/en/news/12/political-cooperation-visit", "Political cooperation visit"),
-        ("/en/content/142/konsulluq-qeydiyyati", "Consular registration"),
         ("/files/shares/relations.pdf", "Relations (PDF)"),
     ]
     html = home_page(mission="seoul", lang="en", menu=menu)
+    assert "/en/content/142/konsulluq-qeydiyyati" in html
     assert menu_requests(spider, f"{HOST}/en", html) == []
+
+
+def requested_ids(spider: MfaSpider, url: str, html: str) -> list[str]:
+    layout = spider.sites[0].layout
+    return sorted(
+        page_identity(layout, r.url)[0].key  # type: ignore[index]
+        for r in menu_requests(spider, url, html)
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "az", "ru"])
+def test_every_link_in_the_relations_section_is_a_page_whatever_its_text(
+    spider: MfaSpider, lang: str
+) -> None:
+    # The heading says what the items are; their own texts carry no keyword.
+    menu = [(f"/{lang}/content/40/diaspora", "Diaspora"), (f"/{lang}/content/41", "Agreements")]
+    html = home_page(mission="seoul", lang=lang, menu=menu, langs=("az", "en", "ru"))
+    assert label(lang, "relations") in html
+    assert requested_ids(spider, f"{HOST}/{lang}", html) == ["content/40", "content/41"]
+
+
+def test_a_keyword_link_outside_the_section_is_not_a_page_when_the_section_is_there(
+    spider: MfaSpider,
+) -> None:
+    # Once the menus have the section, link texts decide nothing: a sidebar's "Cooperation
+    # with students" under another heading is not a relations page.
+    html = home_page(mission="seoul", lang="en", menu=[("/en/content/40", "Diaspora")])
+    html = html.replace(
+        '<aside class="col-lg-3 section_sidebar">',
+        '<aside class="col-lg-3 section_sidebar"><h3>Students</h3>'
+        '<ul><li><a href="/en/content/77">Cooperation with students</a></li></ul>',
+    )
+    assert requested_ids(spider, f"{HOST}/en", html) == ["content/40"]
+
+
+def test_a_nested_section_counts_at_any_depth(spider: MfaSpider) -> None:
+    # As on the ministry's 2018 menu: Foreign policy > Bilateral relations > the items.
+    html = (
+        '<html><body><nav><ul><li><a href="#">Foreign policy</a><ul>'
+        '<li><a href="/en/content/3">Multilateral diplomacy</a></li>'
+        '<li><a href="/en/content/33">Bilateral relations</a><ul>'
+        '<li><a href="/en/content/40">Visits</a></li>'
+        '<li><a href="/en/content/41">Humanitarian aid</a></li></ul></li>'
+        "</ul></li></ul></nav></body></html>"
+    )
+    # The heading's own page counts too; an item of another heading does not.
+    ids = ["content/33", "content/40", "content/41"]
+    assert requested_ids(spider, f"{HOST}/en", html) == ids
+
+
+def test_a_heading_that_is_not_a_link_still_makes_a_section(spider: MfaSpider) -> None:
+    html = (
+        "<html><body><nav><ul><li><span>Bilateral relations</span><ul>"
+        '<li><a href="/en/content/40">Visits</a></li></ul></li>'
+        '<li><a href="/en/content/41">Agreements on trade</a></li></ul></nav></body></html>'
+    )
+    assert requested_ids(spider, f"{HOST}/en", html) == ["content/40"]
+
+
+def test_a_flat_menu_falls_back_to_the_link_text(spider: MfaSpider) -> None:
+    html = (
+        '<html><body><nav><ul><li><a href="/en/content/35">Political cooperation</a></li>'
+        '<li><a href="/en/content/40">Diaspora</a></li>'
+        '<li><a href="/en/content/36">Əməkdaşlıq</a></li></ul></nav></body></html>'
+    )
+    assert requested_ids(spider, f"{HOST}/en", html) == ["content/35", "content/36"]
+
+
+def test_the_main_site_leaves_a_missions_pages_to_the_missions_site() -> None:
+    # mfa.gov.az's domain covers seoul.mfa.gov.az, but that host is embassy-seoul's.
+    spider = MfaSpider(config=str(DEFAULT_SITES), site="mfa-main")
+    menu = [
+        ("https://seoul.mfa.gov.az/en/content/35", "Political cooperation"),
+        ("/en/category/avropa/cexiya", "Czechia"),
+    ]
+    html = home_page(mission="main", lang="en", menu=menu)
+    requests = menu_requests(spider, "https://mfa.gov.az/en", html)
+    assert [r.url for r in requests] == ["https://mfa.gov.az/en/category/avropa/cexiya"]
 
 
 def test_default_config_has_the_seoul_site() -> None:

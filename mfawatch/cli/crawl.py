@@ -54,6 +54,13 @@ def crawl(
     if jobs is not None and jobs < 1:
         raise MfawatchError("--jobs must be 1 or more")
     sessions = state.sessions()  # likewise a bad database, and the schema gets upgraded
+    if not config.contact:  # once per crawl (all checks passed), not once per crawl process
+        print(
+            f"mfawatch: note: no contact in {config.path}: add a line such as "
+            'contact = "mailto:you@example.org" at its top, so that site owners can reach you '
+            "(it goes into the User-Agent)",
+            file=sys.stderr,
+        )
     from scraper.crawl import run
     from storage.runs import total_summary
 

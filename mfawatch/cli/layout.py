@@ -316,7 +316,7 @@ def _date(trace: Trace) -> dict[str, Any] | None:
 
 
 def _links(response: TextResponse, site: Site, placeholder: bool) -> list[dict[str, Any]]:
-    from scraper.spiders.mfa import menu_links
+    from scraper.discovery import menu_links
 
     return [
         {
@@ -342,6 +342,7 @@ def _key(page: PageId | None, placeholder: bool) -> str | None:
 REJECTED = {
     "pattern": "no page rule's url_pattern matches",
     "off-site": "not on the site",
+    "section": "not under the menu section its rule names",
     "text": "link text does not match link_text",
 }
 

@@ -18,10 +18,19 @@ from scrapy.exceptions import ResponseDataLossError
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from kernel.config import Config, PageId, Site, layout_fingerprint, load_config, page_identity
+from kernel.config import (
+    Config,
+    PageId,
+    Site,
+    layout_fingerprint,
+    load_config,
+    page_identity,
+    url_host,
+)
 from kernel.detect import Seen
 from kernel.errors import ExtractionFailed, PageGone
 from kernel.text import bytes_hash
+from scraper.discovery import MAX_SITEMAP_DEPTH, menu_links, read_sitemap, sitemap_starts
 from scraper.extract import extract_page
 from scraper.logs import escape_log_records
 from scraper.middlewares import OffsiteRedirect, network_errors, on_site
@@ -58,6 +67,11 @@ class MfaSpider(Spider):
         self.sites: list[Site] = [self.config.site(n) for n in names] or list(self.config.sites)
         self.allowed_domains = sorted({d for s in self.sites for d in s.allowed_domains})
         self._requested: set[str] = set()  # page identities asked for in this crawl
+        # A host belongs to the one site that starts on it: the main site (mfa.gov.az, whose
+        # subdomains are its domain too) does not take a mission's pages from its menus.
+        self._host_owner = {
+            url_host(u): s.name for s in self.config.sites for u in s.start_urls
+        }  # fmt: skip
         self._known: dict[str, _Known] = {}  # by page identity
         self._known_urls: dict[str, list[str]] = {}  # each site's archived pages, from know()
         # Why a site's pages were not fetched (robots.txt unreadable, ...): its run's note.
@@ -86,6 +100,8 @@ class MfaSpider(Spider):
                     url, callback=self.parse_menu, errback=self.menu_failed,
                     cb_kwargs={"site": site},
                 )  # fmt: skip
+            for url in sitemap_starts(site):
+                yield self.sitemap_request(site, url, depth=0)
             # Known pages are re-checked even when no menu links them any more: that is how a
             # removal is seen.
             for url in self._known_urls.get(site.name, []):
@@ -121,6 +137,36 @@ class MfaSpider(Spider):
                 if request is not None:
                     yield request
 
+    def sitemap_request(self, site: Site, url: str, depth: int) -> Request:
+        return Request(
+            url, callback=self.parse_sitemap, errback=self.sitemap_failed,
+            cb_kwargs={"site": site, "depth": depth},
+        )  # fmt: skip
+
+    def parse_sitemap(self, response: Response, site: Site, depth: int) -> Iterator[Request]:
+        """Relations pages listed in a sitemap (the menus may not link them), and the sitemaps
+        that a robots.txt or sitemap index names; only those on the site itself."""
+        self._answered.add(site.name)
+        links = read_sitemap(response, site.layout, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        if links is None:
+            log.warning("sitemap %s not read: neither a sitemap nor a sitemap index", response.url)
+            return
+        if links.sitemaps and depth >= MAX_SITEMAP_DEPTH:
+            log.warning("sitemap %s not followed: sitemaps nested too deep", response.url)
+            return
+        for url in links.sitemaps:
+            if on_site(url, site):
+                yield self.sitemap_request(site, url, depth + 1)
+        for url in links.pages:
+            request = self.page_request(site, url) if on_site(url, site) else None
+            if request is not None:
+                yield request
+
+    def sitemap_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        log.warning("sitemap %s not read: %s", request.url, _reason(failure))
+        self._failed(request.cb_kwargs["site"], failure)
+
     def menu_failed(self, failure: Failure) -> None:
         """A start page that could not be read: one line, no traceback (its pages, known ones
         excepted, stay unknown for this crawl)."""
@@ -155,7 +201,7 @@ class MfaSpider(Spider):
 
     def _request(self, site: Site, url: str, page: PageId) -> Request | None:
         key = str(page)
-        if key in self._requested:
+        if key in self._requested or self._host_owner.get(page.host, site.name) != site.name:
             return None
         self._requested.add(key)
         known = self._known.get(key, _UNKNOWN)
@@ -216,37 +262,6 @@ class MfaSpider(Spider):
 def user_agent(agent: str, contact: str | None) -> str:
     """The User-Agent the crawl sends: the project's, with the sites file's contact."""
     return f"{agent} +{contact}" if contact else agent
-
-
-class MenuLink(NamedTuple):
-    """A link found in a start page's menus: the page it is, or why it is not one."""
-
-    url: str
-    text: str
-    page: PageId | None  # None when rejected
-    rule: str | None  # the page rule whose pattern matched
-    rejected: str | None  # "pattern", "off-site" or "text"
-
-
-def menu_links(response: TextResponse, site: Site) -> Iterator[MenuLink]:
-    """Every link of the menus of a start page, kept as a relations page or rejected with the
-    reason: the crawl follows the kept ones, `mfawatch layout check` shows them all."""
-    # One union query: menus nest (a nav inside a header), each link counts once.
-    links = response.css(", ".join(f"{css} a[href]" for css in site.layout.menus))
-    for link in links:
-        url = response.urljoin(link.attrib["href"])
-        text = " ".join(link.css("::text").getall())
-        found = page_identity(site.layout, url)
-        if found is None:
-            yield MenuLink(url, text, None, None, "pattern")
-            continue
-        rule = found[1]
-        if not on_site(url, site):
-            yield MenuLink(url, text, None, rule.name, "off-site")
-        elif rule.link_text is not None and not rule.link_text.search(text):
-            yield MenuLink(url, text, None, rule.name, "text")
-        else:
-            yield MenuLink(url, text, found[0], rule.name, None)
 
 
 def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: str | None) -> None:

@@ -219,7 +219,7 @@ def _canonical(value: Any) -> Any:
 def section_key(heading: str) -> str:
     """A menu heading as section names are compared: spaces collapsed, case folded.
 
-    >>> section_key("  Bilateral\n relations ") == section_key("BILATERAL RELATIONS")
+    >>> section_key("  Bilateral\\n relations ") == section_key("BILATERAL RELATIONS")
     True
     """
     return " ".join(heading.split()).casefold()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from kernel.detect import ChangeKind, PageStatus
 from kernel.diffing import change_diff, diff_stats
 from kernel.plan import FetchResult, PageSnapshot, Plan, plan_fetch
-from kernel.status import GOOD_OUTCOMES, Outcome
+from kernel.status import GOOD_OUTCOMES, Outcome, ReviewStatus
 from storage import content
 from storage.content import find_body, new_body, new_version, read_text
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Run
@@ -232,7 +232,7 @@ def _change(
     change = Change(
         page_id=page.id,
         kind=plan.kind,
-        status="pending",
+        status=ReviewStatus.PENDING,
         detected_at=fetch.fetched_at,
         old_version_id=old.id if old else None,
         new_version_id=new.id if new else None,

@@ -63,7 +63,7 @@ def start_run(
         site = Site(name=site_name, layout=layout)
         session.add(site)
     site.layout = layout
-    run = Run(site=site, trigger=trigger, status="running", layout_hash=layout_hash)
+    run = Run(site=site, trigger=trigger, status=RunStatus.RUNNING, layout_hash=layout_hash)
     session.add(run)
     session.flush()
     return run.id
@@ -99,7 +99,7 @@ def close_stale_runs(session: Session, site_names: Sequence[str], status: str, n
     site_ids = select(Site.id).where(Site.name.in_(site_names))
     result = session.execute(
         update(Run)
-        .where(Run.site_id.in_(site_ids), Run.status == "running")
+        .where(Run.site_id.in_(site_ids), Run.status == RunStatus.RUNNING)
         .values(status=status, note=note, finished_at=utcnow())
     )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -113,7 +113,7 @@ def mark_timed_out(session: Session, site_name: str, since: dt.datetime, note: s
     result = session.execute(
         update(Run)
         .where(Run.site_id.in_(site_ids), Run.started_at >= since)
-        .where(Run.status.in_(("running", "interrupted")))
+        .where(Run.status.in_((RunStatus.RUNNING, RunStatus.INTERRUPTED)))
         .values(status="timed_out", note=note, finished_at=utcnow())
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -37,7 +37,7 @@ LAYOUT_KEYS = (
 PAGE_KEYS = ("name", "url_pattern", "identity", "section", "link_text")
 EXTRACT_KEYS = (
     "title", "body", "date_scope", "drop", "drop_text", "not_found_text", "date_labels",
-    "date_formats", "date_order",
+    "date_formats", "date_order", "blocked_text",
 )  # fmt: skip
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 
@@ -122,6 +122,9 @@ class Extraction:
     date_formats: tuple[str, ...]
     # The order of a numeric date that matches none of date_formats: "DMY", "MDY" or "YMD".
     date_order: str = "DMY"
+    # A page without the body whose text matches one of these is a bot-protection screen:
+    # recorded as blocked (a failed fetch), not as the layout failing.
+    blocked_text: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -440,6 +443,7 @@ def _layout(name: str, raw: dict[str, Any]) -> Layout:
         },
         date_formats=_strings(ex.get("date_formats", ["%d.%m.%Y"]), "extract.date_formats"),
         date_order=order,
+        blocked_text=_regexes(ex.get("blocked_text", []), "extract.blocked_text"),
     )
     _string(raw.get("name", name), "name")
     menus = _selectors(raw.get("menus", ["nav"]), "menus", suffix=" a[href]")  # as the spider

@@ -18,7 +18,7 @@ from lxml import etree
 from parsel import Selector
 
 from kernel.config import Extraction
-from kernel.errors import ExtractionFailed, PageGone
+from kernel.errors import ExtractionFailed, PageBlocked, PageGone
 from kernel.text import clean_line, clean_paragraphs, comparison_key
 
 # Elements that end a line of text; everything else is inline.
@@ -114,6 +114,7 @@ def extract_page(html: str, rules: Extraction, lang: str, trace: Trace | None = 
         trace.body = body_found[0] if body_found else None
         trace.body_tried = rules.body[: body_found[0].index + 1] if body_found else rules.body
     if body_found is None:
+        _check_blocked(page, rules)
         if _looks_not_found(page, rules):
             raise PageGone("soft 404: the page says it does not exist")
         raise ExtractionFailed(f"body not found (tried {', '.join(rules.body)})")
@@ -131,6 +132,7 @@ def extract_page(html: str, rules: Extraction, lang: str, trace: Trace | None = 
         trace.date_label = _which_label(rules, lang, date_found[1])
         trace.declared = declared
     if not paragraphs:
+        _check_blocked(page, rules)
         raise ExtractionFailed("body is empty (a script-rendered page, or an error page)")
     return Extracted(title, paragraphs, declared_raw, declared.date, declared.note, declared.time)
 
@@ -277,6 +279,24 @@ def _first_html(page: Selector, selectors: tuple[str, ...]) -> tuple[Matched, st
         if node:
             return Matched(css, index), node[0].get()
     return None
+
+
+# The visible text of a page: what a block screen says (scripts and styles are not text).
+_VISIBLE_TEXT = "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"
+
+
+def _check_blocked(page: Selector, rules: Extraction) -> None:
+    """Raise PageBlocked if a page that failed its layout is a block screen the layout names.
+
+    Looked for only on a failing page: a good page is never taken for one, and costs nothing.
+    """
+    if not rules.blocked_text:
+        return
+    text = clean_line(" ".join(page.xpath(_VISIBLE_TEXT).getall()))
+    for rx in rules.blocked_text:
+        if rx.search(text):
+            shown = text if len(text) <= 80 else text[:79] + "…"
+            raise PageBlocked(f"blocked by a bot-protection page ({shown!r})")
 
 
 def _looks_not_found(page: Selector, rules: Extraction) -> bool:

@@ -28,6 +28,7 @@ from scheduler.notify import ChangeNote, RunReport, describe_target, messages_fo
 from scheduler.timing import first_run_time, make_trigger
 from storage.runs import (
     close_stale_runs,
+    drift_notes,
     last_run_start,
     list_runs,
     mark_timed_out,
@@ -176,6 +177,8 @@ class Service:
                     fetched=counts[run.id].fetched,
                     errors=counts[run.id].errors,
                     changes=[ChangeNote(*c) for c in new_changes(session, run.id)],
+                    drifted=counts[run.id].drifted,
+                    drift=drift_notes(session, run.id) if counts[run.id].drifted else (),
                 )
                 for run in runs
             ]

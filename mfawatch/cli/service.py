@@ -139,6 +139,6 @@ def runs(
             str(row["new"]), str(row["unchanged"]), str(row["changed"]), str(row["errors"]),
             str(row["drifted"]),
             ", ".join(f"{k} {n}" for k, n in sorted(row["changes"].items())) or "-",
-            Text(printable(row["note"] or "")),
+            Text(printable(row["note"] or ""), overflow="fold"),  # whole: it says why
         )  # fmt: skip
     console().print(table)

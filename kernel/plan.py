@@ -40,6 +40,8 @@ class FetchResult:
     declared_date: dt.date | None = None
     error: str | None = None
     declared_time: dt.time | None = None  # when the declared text gives a time of day
+    # Not a failure, a warning: "drift: ..." (the layout's fallback matched), "blocked: ...".
+    note: str | None = None
 
     # The hashes are computed once per text and per body, however many ask; kept apart from
     # the fields (a Scrapy item's), and taken again if the text or the bytes are replaced.
@@ -146,6 +148,7 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
         "declared_time": declared[2],
         "outcome": outcome,
         "error": result.error,
+        "note": _fetch_note(known, result, new_text),
     }
     has_body = result.raw is not None and result.seen in _BODY_SEEN
     return Plan(
@@ -164,6 +167,24 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
             obs.declared_time,
         ),
     )
+
+
+def _fetch_note(known: PageSnapshot | None, result: FetchResult, new_text: bool) -> str | None:
+    """The fetch's note: the scraper's, and layout drift of the date line: a text the same as
+    the page's version, whose date line, there last time, was not found this time.
+
+    >>> at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    >>> fetch = FetchResult("s", "k", "u", "en", Seen.CONTENT, at, text="T")
+    >>> was = PageSnapshot("u", PageStatus.ACTIVE, fetch.text_hash, declared_raw="28.02.2023")
+    >>> _fetch_note(was, fetch, new_text=False)
+    'drift: date line not found, the text unchanged (last time: "28.02.2023")'
+    """
+    notes = [result.note] if result.note else []
+    same_text = result.seen is Seen.CONTENT and result.text is not None and not new_text
+    if same_text and known and known.declared_raw is not None and result.declared_raw is None:
+        was = known.declared_raw.replace('"', "'")
+        notes.append(f'drift: date line not found, the text unchanged (last time: "{was}")')
+    return "; ".join(notes) or None
 
 
 def _declared(known: PageSnapshot | None) -> tuple[str | None, dt.date | None, dt.time | None]:

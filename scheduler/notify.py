@@ -1,5 +1,8 @@
-"""Notifications through Apprise: one message per run that found changes, one per failed or
-unhealthy run. Target URLs carry secrets (tokens, passwords, in their paths too): they are never
+"""Notifications through Apprise: one message per run that found changes, one per run whose
+pages matched only a fallback of the layout (drift, a warning before pages fail), one per failed
+or unhealthy run. Notes come from pages too: control characters are shown, not sent.
+
+Target URLs carry secrets (tokens, passwords, in their paths too): they are never
 logged or printed, not even under -v; a target is named by its scheme only.
 """
 
@@ -10,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kernel.detect import kind_rank
+from kernel.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,8 @@ class RunReport:
     fetched: int
     errors: int
     changes: Sequence[ChangeNote]
+    drifted: int = 0  # fetches flagged as layout drift
+    drift: Sequence[tuple[str, str]] = ()  # (URL, note) of the first of them
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class Message:
     title: str
     body: str
     failure: bool
+    warning: bool = False
 
 
 def messages_for(report: RunReport) -> list[Message]:
@@ -63,13 +70,36 @@ def messages_for(report: RunReport) -> list[Message]:
             lines.append(f"… and {len(ordered) - MAX_LISTED} more: mfawatch changes")
         title = f"mfawatch: {report.site}: {len(ordered)} new change{'s' * (len(ordered) != 1)}"
         out.append(Message(f"{title} ({summary})", "\n".join(lines), failure=False))
+    if report.drifted:
+        out.append(_drift_message(report))
     if report.status != "ok":
+        note = printable(report.note or "no details")
         body = (
-            f"The crawl of {report.site} ended {report.status}: {report.note or 'no details'}.\n"
+            f"The crawl of {report.site} ended {report.status}: {note}.\n"
             f"Pages fetched: {report.fetched}, errors: {report.errors}. See: mfawatch runs"
         )
         out.append(Message(f"mfawatch: {report.site}: crawl {report.status}", body, failure=True))
     return out
+
+
+def _drift_message(report: RunReport) -> Message:
+    """Layout drift: pages still read, by a fallback of the layout; a redesign may be on its
+    way. Said before any page fails.
+
+    >>> r = RunReport("seoul", "ok", None, 8, 0, [], 1, [("u5", 'drift: body matched fallback')])
+    >>> m = _drift_message(r)
+    >>> print(m.title); print(m.body)
+    mfawatch: seoul: layout drift on 1 page
+    u5: drift: body matched fallback
+    Check the layout: mfawatch layout check URL; see mfawatch runs, history URL
+    """
+    n = report.drifted
+    lines = [f"{printable(url)}: {printable(note)}" for url, note in report.drift[:MAX_LISTED]]
+    if n > len(lines):
+        lines.append(f"… and {n - len(lines)} more")
+    lines.append("Check the layout: mfawatch layout check URL; see mfawatch runs, history URL")
+    title = f"mfawatch: {report.site}: layout drift on {n} page{'s' * (n != 1)}"
+    return Message(title, "\n".join(lines), failure=False, warning=True)
 
 
 def describe_target(url: str) -> str:
@@ -98,7 +128,11 @@ def send(targets: Sequence[str], messages: Sequence[Message]) -> int:
             log.error("notification target %s is not a valid Apprise URL", describe_target(url))
     sent = 0
     for message in messages:
-        kind = apprise.NotifyType.FAILURE if message.failure else apprise.NotifyType.INFO
+        kind = apprise.NotifyType.INFO
+        if message.failure:
+            kind = apprise.NotifyType.FAILURE
+        elif message.warning:
+            kind = apprise.NotifyType.WARNING
         if hub.notify(body=message.body, title=message.title, notify_type=kind):
             sent += 1
         else:

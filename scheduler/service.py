@@ -28,6 +28,7 @@ from scheduler.notify import ChangeNote, RunReport, describe_target, messages_fo
 from scheduler.timing import first_run_time, make_trigger
 from storage.runs import (
     close_stale_runs,
+    drift_notes,
     last_run_start,
     list_runs,
     mark_timed_out,
@@ -166,19 +167,7 @@ class Service:
                     mark_timed_out(session, site, started, note)
                 else:
                     close_stale_runs(session, [site], status, note)
-            runs = [r for r in list_runs(session, site=site, since=started, limit=None)]
-            counts = run_summaries(session, [r.id for r in runs])
-            reports = [
-                RunReport(
-                    site=site,
-                    status=run.status,
-                    note=run.note,
-                    fetched=counts[run.id].fetched,
-                    errors=counts[run.id].errors,
-                    changes=[ChangeNote(*c) for c in new_changes(session, run.id)],
-                )
-                for run in runs
-            ]
+            reports = run_reports(session, site, started)
         for report in reports:
             log.info(
                 "%s: run ended %s: %d fetched, %d errors, %d new changes%s",
@@ -198,6 +187,25 @@ class Service:
         # The worker threads record each run's end and send its notifications: let them.
         with self._changed:
             self._changed.wait_for(lambda: not self._active, timeout=30)
+
+
+def run_reports(session: Session, site: str, since: dt.datetime) -> list[RunReport]:
+    """What to notify about the site's runs started since ``since``."""
+    runs = list_runs(session, site=site, since=since, limit=None)
+    counts = run_summaries(session, [r.id for r in runs])
+    return [
+        RunReport(
+            site=site,
+            status=run.status,
+            note=run.note,
+            fetched=counts[run.id].fetched,
+            errors=counts[run.id].errors,
+            changes=[ChangeNote(*c) for c in new_changes(session, run.id)],
+            drifted=counts[run.id].drifted,
+            drift=drift_notes(session, run.id) if counts[run.id].drifted else (),
+        )
+        for run in runs
+    ]
 
 
 def _stop(child: subprocess.Popen[bytes], grace: float) -> None:

@@ -62,6 +62,21 @@ def menu_links(response: TextResponse, site: Site) -> Iterator[MenuLink]:
             yield MenuLink(c.url, c.text, page, c.rule.name, rejected)
 
 
+def unlinked_reason(response: TextResponse, site: Site, links: list[MenuLink]) -> str:
+    """Why a start page's menus linked no relations page: the menu selectors that matched
+    nothing there, and what the others held (for an unhealthy run's note)."""
+    menus = site.layout.menus
+    if not menus:
+        return f"start page {response.url}: the layout names no menus"
+    missing = [css for css in menus if not response.css(css)]
+    if len(missing) == len(menus):
+        return f"start page {response.url}: no menu ({', '.join(missing)} matched nothing)"
+    why = f"{len(links)} links in its menus, none a relations page"
+    if missing:
+        why += f"; {', '.join(missing)} matched nothing"
+    return f"start page {response.url}: {why}"
+
+
 def menu_pages(response: TextResponse, site: Site) -> Iterator[tuple[str, PageId]]:
     """(URL, identity) of each relations page linked from the menus of a start page."""
     for link in menu_links(response, site):

@@ -92,6 +92,8 @@ class Extracted:
     declared_date: dt.date | None
     note: str | None = None  # e.g. a date line that does not parse, or an ambiguous one
     declared_time: dt.time | None = None  # when the page gives a time of day
+    # Layout drift: a title or body found only by a fallback selector (fallback_reason).
+    drift: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -133,8 +135,41 @@ def extract_page(html: str, rules: Extraction, lang: str, trace: Trace | None = 
         trace.declared = declared
     if not paragraphs:
         _check_blocked(page, rules)
-        raise ExtractionFailed("body is empty (a script-rendered page, or an error page)")
-    return Extracted(title, paragraphs, declared_raw, declared.date, declared.note, declared.time)
+        raise ExtractionFailed(
+            "body is empty (a script-rendered page, or an error page): "
+            f"{body_found[0].css} matched, with no text"
+        )
+    drift = tuple(
+        fallback_reason(part, found[0], selectors)
+        for part, found, selectors in (
+            ("title", title_found, rules.title),
+            ("body", body_found, rules.body),
+        )
+        if found is not None and found[0].fallback
+    )
+    return Extracted(
+        title, paragraphs, declared_raw, declared.date, declared.note, declared.time, drift
+    )
+
+
+def fallback_reason(part: str, found: Matched, selectors: tuple[str, ...]) -> str:
+    """Why a title or body found by a fallback selector is layout drift: the choices before it
+    found nothing (a redesign on its way, before extraction fails). A title's earlier choices
+    may have matched empty elements: they gave no text.
+
+    >>> fallback_reason("body", Matched("div.b", 1), ("div.a", "div.b"))
+    'body matched fallback "div.b" (1st "div.a" matched nothing)'
+    """
+    before = ", ".join(f'{_ordinal(i)} "{css}"' for i, css in enumerate(selectors[: found.index]))
+    nothing = "gave no text" if part == "title" else "matched nothing"
+    return f'{part} matched fallback "{found.css}" ({before} {nothing})'
+
+
+_ORDINALS = ("1st", "2nd", "3rd")
+
+
+def _ordinal(index: int) -> str:
+    return _ORDINALS[index] if index < len(_ORDINALS) else f"{index + 1}th"
 
 
 class Declared(NamedTuple):

@@ -21,7 +21,7 @@ from storage.archive import FetchResult
 from storage.db import close_database, open_database
 from storage.queries import known_pages
 from storage.recorder import BATCH_SECONDS, CrawlWriter
-from storage.runs import DISK_FULL, failure_cause, finish_run, start_run
+from storage.runs import DISK_FULL, Discovery, failure_cause, finish_run, start_run
 
 log = logging.getLogger(__name__)
 
@@ -189,11 +189,14 @@ class ArchivePipeline:
             if stats.get_value("mfawatch/db_cause") == DISK_FULL:
                 note = f"{DISK_FULL}: {note}"
         notes: dict[str, list[str]] = getattr(spider, "notes", {})  # why pages were not fetched
+        linked: dict[str, int] = getattr(spider, "linked", {})  # what discovery saw
+        unlinked: dict[str, list[str]] = getattr(spider, "unlinked", {})
         try:
             with self.Session.begin() as session:
                 for name, run_id in self.run_ids.items():
                     why = [*notes.get(name, []), *([note] if note else [])]
-                    finish_run(session, run_id, status, "; ".join(why) or None)
+                    found = Discovery(linked.get(name, 0), tuple(unlinked.get(name, ())))
+                    finish_run(session, run_id, status, "; ".join(why) or None, found)
         except SQLAlchemyError as exc:
             # Not even a run row could be written (a disk full to the last byte): one line; the
             # runs stay "running" until the next crawl of their sites closes them.

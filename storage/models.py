@@ -184,6 +184,8 @@ class Fetch(Base):
     declared_time: Mapped[dt.time | None]  # the time of day, when the page gives one
     outcome: Mapped[str] = mapped_column(String(20))  # Outcome
     error: Mapped[str | None] = mapped_column(Text)
+    # A warning, not a failure: "drift: ..." (layout drift), "blocked: ..." (kernel.plan).
+    note: Mapped[str | None] = mapped_column(Text)
 
     page: Mapped[Page] = relationship()
     version: Mapped[ContentVersion | None] = relationship()

@@ -5,8 +5,13 @@ A site's baseline is its first run that ended ok (healthy) having archived at le
 with a good text: until then pages found are not changes.
 
 A run is *unhealthy* when the crawl finished but the site looks redesigned or is blocking us:
-no page could be fetched, most pages did not match the layout, or the "last updated" line
-vanished from most pages that had it.
+no page could be fetched (or every page answered with a block), most pages did not match the
+layout, the "last updated" line vanished from most pages that had it, or no start page's menus
+linked a relations page. Its note says why, and names what to look at: the start pages whose
+menus linked nothing, the first page that did not match and the selectors tried on it.
+
+A fetch whose note says "drift: ..." (kernel.plan) still worked, by a fallback of the layout:
+runs count them, to be told before pages fail.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from kernel.status import GOOD_OUTCOMES, Outcome, ReviewStatus, RunStatus
@@ -69,11 +74,30 @@ def start_run(
     return run.id
 
 
-def finish_run(session: Session, run_id: int, status: str, note: str | None = None) -> str:
+DRIFT = "drift:"  # how a fetch's note flags layout drift
+BLOCKED = "blocked:"  # and a block answer (403, an interstitial)
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What a crawl saw of a site's start pages, which no fetch row says (scraper.spiders)."""
+
+    linked: int = 0  # relations pages that the menus (or sitemaps) gave
+    # Each start page whose menus linked none, and why ("…: nav, aside matched nothing").
+    unlinked: tuple[str, ...] = ()
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    status: str,
+    note: str | None = None,
+    discovery: Discovery | None = None,
+) -> str:
     """Close a run; a crawl that finished "ok" is checked for health first. Returns the status."""
     run = session.get_one(Run, run_id)
     if status == "ok":
-        problem = health_problem(session, run_id)
+        problem = health_problem(session, run_id, discovery)
         if problem:  # after the crawl's own note (why pages were not fetched), if any
             status, note = "unhealthy", f"{note}; {problem}" if note else problem
     run.status = status
@@ -119,25 +143,58 @@ def mark_timed_out(session: Session, site_name: str, since: dt.datetime, note: s
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def health_problem(session: Session, run_id: int) -> str | None:
-    """Why a finished run looks unhealthy, or None."""
-    outcomes: Counter[str] = Counter()
-    for outcome, n in session.execute(
-        select(Fetch.outcome, func.count()).where(Fetch.run_id == run_id).group_by(Fetch.outcome)
-    ):
-        outcomes[outcome] = n
+def health_problem(session: Session, run_id: int, discovery: Discovery | None = None) -> str | None:
+    """Why a finished run looks unhealthy, with what to look at, or None."""
+    outcomes, blocked = _outcomes(session, run_id), _outcomes(session, run_id, BLOCKED)
     fetched = sum(outcomes.values())
     seen = sum(outcomes[o] for o in GOOD_OUTCOMES) + outcomes[Outcome.GONE]
     # Pages fetched but not matching the layout first: "could not be fetched" would mislead.
-    broken = outcomes[Outcome.EXTRACTION_FAILED]
+    # An interstitial is a block, not a page of another layout.
+    broken = outcomes[Outcome.EXTRACTION_FAILED] - blocked[Outcome.EXTRACTION_FAILED]
     if broken * 2 > fetched:
-        return f"{broken} of {fetched} pages did not match the layout (redesign or block page?)"
+        problem = f"{broken} of {fetched} pages did not match the layout (redesign or block page?)"
+        return f"{problem}; {_first_broken(session, run_id)}"
     if seen == 0:
-        return f"no page could be fetched ({fetched} tried)" if fetched else "no page was found"
+        return _nothing_seen(fetched, blocked.total(), discovery)
     had, lost = _date_lines_lost(session, run_id)
     if lost and lost * 2 > had:
         return f'the "last updated" line vanished from {lost} of {had} pages that had it'
+    if discovery is not None and discovery.unlinked and not discovery.linked:
+        # The known pages were checked again, but a new page would go unseen.
+        return "; ".join(["no start page's menus linked a relations page", *discovery.unlinked])
     return None
+
+
+def _nothing_seen(fetched: int, blocked: int, discovery: Discovery | None) -> str:
+    """Why no page was read: none found (the start pages say why), or every one blocked."""
+    if not fetched:
+        return "; ".join(["no page was found", *(discovery.unlinked if discovery else ())])
+    block = f"blocked: {blocked} of {fetched} pages answered 403/interstitial"
+    if blocked == fetched:
+        return block
+    problem = f"no page could be fetched ({fetched} tried)"
+    return f"{problem}; {block}" if blocked else problem
+
+
+def _outcomes(session: Session, run_id: int, noted: str | None = None) -> Counter[str]:
+    """The run's fetches by outcome; only those whose note starts with ``noted``, if given."""
+    query = select(Fetch.outcome, func.count()).where(Fetch.run_id == run_id)
+    if noted is not None:
+        query = query.where(Fetch.note.startswith(noted, autoescape=True))
+    return Counter({outcome: n for outcome, n in session.execute(query.group_by(Fetch.outcome))})
+
+
+def _first_broken(session: Session, run_id: int) -> str:
+    """The run's first page that did not match the layout, and why (the selectors tried)."""
+    url, other, error = session.execute(
+        select(Page.url, Fetch.other_url, Fetch.error)
+        .join(Page, Fetch.page_id == Page.id)
+        .where(Fetch.run_id == run_id, Fetch.outcome == Outcome.EXTRACTION_FAILED)
+        .where(or_(Fetch.note.is_(None), ~Fetch.note.startswith(BLOCKED, autoescape=True)))
+        .order_by(Fetch.id)
+        .limit(1)
+    ).one()
+    return f"first failing page {other or url}: {error}"
 
 
 def _date_lines_lost(session: Session, run_id: int) -> tuple[int, int]:
@@ -168,9 +225,10 @@ class RunSummary:
     errors: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)
+    drifted: int = 0  # fetches flagged as layout drift
 
 
-def summarize(outcomes: Counter[str], kinds: Counter[str]) -> RunSummary:
+def summarize(outcomes: Counter[str], kinds: Counter[str], drifted: int = 0) -> RunSummary:
     return RunSummary(
         fetched=sum(outcomes.values()),
         unchanged=outcomes[Outcome.UNCHANGED] + outcomes[Outcome.NOT_MODIFIED],
@@ -179,6 +237,7 @@ def summarize(outcomes: Counter[str], kinds: Counter[str]) -> RunSummary:
         errors=outcomes[Outcome.FAILED] + outcomes[Outcome.EXTRACTION_FAILED],
         outcomes=dict(outcomes),
         changes=dict(kinds),
+        drifted=drifted,
     )
 
 
@@ -199,16 +258,25 @@ def run_summaries(session: Session, run_ids: Sequence[int]) -> dict[int, RunSumm
         .group_by(Fetch.run_id, Change.kind)
     ):
         kinds[run_id][kind] = n
-    return {rid: summarize(outcomes[rid], kinds[rid]) for rid in run_ids}
+    drifted: dict[int | None, int] = {}
+    for run_id, n in session.execute(
+        select(Fetch.run_id, func.count())
+        .where(Fetch.run_id.in_(run_ids), Fetch.note.startswith(DRIFT, autoescape=True))
+        .group_by(Fetch.run_id)
+    ):
+        drifted[run_id] = n
+    return {rid: summarize(outcomes[rid], kinds[rid], drifted.get(rid, 0)) for rid in run_ids}
 
 
 def total_summary(session: Session, run_ids: Sequence[int]) -> RunSummary:
     outcomes: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
+    drifted = 0
     for summary in run_summaries(session, run_ids).values():
         outcomes.update(summary.outcomes)
         kinds.update(summary.changes)
-    return summarize(outcomes, kinds)
+        drifted += summary.drifted
+    return summarize(outcomes, kinds, drifted)
 
 
 def list_runs(
@@ -239,6 +307,18 @@ def last_run_start(session: Session, site_name: str) -> dt.datetime | None:
         .order_by(Run.started_at.desc())
         .limit(1)
     )
+
+
+def drift_notes(session: Session, run_id: int, limit: int = 20) -> Sequence[tuple[str, str]]:
+    """(URL, note) of the first fetches of a run flagged as layout drift."""
+    rows = session.execute(
+        select(Fetch.other_url, Page.url, Fetch.note)
+        .join(Page, Fetch.page_id == Page.id)
+        .where(Fetch.run_id == run_id, Fetch.note.startswith(DRIFT, autoescape=True))
+        .order_by(Fetch.id)
+        .limit(limit)
+    )
+    return [(other or url, note or "") for other, url, note in rows]
 
 
 def new_changes(session: Session, run_id: int) -> Sequence[tuple[int, str, str]]:

@@ -20,7 +20,7 @@ KEY_LENGTH = 500  # storage.models.Page.key
 # The fields of a FetchResult that come from the server or the page.
 _SENT = (
     "key", "url", "lang", "final_url", "etag", "last_modified", "title", "text", "declared_raw",
-    "error",
+    "error", "note",
 )  # fmt: skip
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -40,6 +40,7 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
                 "raw_hash": fetch.raw_hash,
                 "outcome": fetch.outcome,
                 "error": fetch.error,
+                "note": fetch.note,
                 "url": fetch.url,
                 "final_url": fetch.final_url,
             }
@@ -63,7 +64,7 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
             or "none",
             (row["content_hash"] or "-")[:12],
             row["outcome"],
-            Text(printable(row["error"] or "")),
+            Text(printable("; ".join(filter(None, (row["error"], row["note"]))))),
         )
     console().print(table)
 

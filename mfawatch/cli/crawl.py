@@ -89,6 +89,8 @@ def _print_summary(summary: Any, statuses: dict[str, str]) -> None:
     table.add_row("unchanged", str(summary.unchanged))
     table.add_row("changed", str(summary.changed))
     table.add_row("errors", str(summary.errors))
+    if summary.drifted:  # pages that matched only a fallback of the layout: see runs, history
+        table.add_row("layout drift", str(summary.drifted))
     for outcome, count in sorted(summary.outcomes.items()):
         table.add_row(f"  {outcome}", str(count))
     if summary.changes:

@@ -119,6 +119,7 @@ def runs(
                 "changed": counts[r.id].changed,
                 "errors": counts[r.id].errors,
                 "changes": counts[r.id].changes,
+                "drifted": counts[r.id].drifted,
             }
             for r in found
         ]
@@ -129,14 +130,15 @@ def runs(
     from rich.text import Text
 
     table = Table("id", "site", "trigger", "started", "took", "status", "fetched", "new",
-                  "unchanged", "changed", "errors", "new changes", "note")  # fmt: skip
+                  "unchanged", "changed", "errors", "drift", "new changes", "note")  # fmt: skip
     for row, run in zip(rows, found, strict=True):
         took = run.finished_at - run.started_at if run.finished_at else None
         table.add_row(
             str(row["id"]), row["site"], row["trigger"], row["started_at"][:19].replace("T", " "),
             str(took).split(".")[0] if took else "-", row["status"], str(row["fetched"]),
             str(row["new"]), str(row["unchanged"]), str(row["changed"]), str(row["errors"]),
+            str(row["drifted"]),
             ", ".join(f"{k} {n}" for k, n in sorted(row["changes"].items())) or "-",
-            Text(printable(row["note"] or "")),
+            Text(printable(row["note"] or ""), overflow="fold"),  # whole: it says why
         )  # fmt: skip
     console().print(table)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from typing import Any, NamedTuple, Self
 from urllib.parse import urlsplit
 
@@ -16,6 +18,7 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import ResponseDataLossError
 from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from kernel.config import (
@@ -30,7 +33,14 @@ from kernel.config import (
 from kernel.detect import Seen
 from kernel.errors import ExtractionFailed, PageBlocked, PageGone
 from kernel.text import bytes_hash
-from scraper.discovery import MAX_SITEMAP_DEPTH, menu_links, read_sitemap, sitemap_starts
+from scraper.blocked import block_note
+from scraper.discovery import (
+    MAX_SITEMAP_DEPTH,
+    menu_links,
+    read_sitemap,
+    sitemap_starts,
+    unlinked_reason,
+)
 from scraper.extract import extract_page
 from scraper.logs import escape_log_records
 from scraper.middlewares import OffsiteRedirect, network_errors, on_site
@@ -79,6 +89,10 @@ class MfaSpider(Spider):
         self._answered: set[str] = set()  # sites whose server answered at least once
         self._unreached: dict[str, str] = {}  # a site's first network failure
         self._network_errors: tuple[type[BaseException], ...] = ()
+        # What discovery saw of each site, for its run's health (storage.runs.Discovery): the
+        # relations pages menus and sitemaps gave, and each start page that gave none, and why.
+        self.linked: Counter[str] = Counter()
+        self.unlinked: dict[str, list[str]] = defaultdict(list)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -131,11 +145,17 @@ class MfaSpider(Spider):
         self._answered.add(site.name)
         if not isinstance(response, TextResponse):
             return
-        for link in menu_links(response, site):
+        links = list(menu_links(response, site))
+        for link in links:
             if link.page is not None:
+                self.linked[site.name] += 1
                 request = self._request(site, link.url, link.page)
                 if request is not None:
                     yield request
+        if not any(link.page for link in links):
+            blocked = block_note(response)
+            why = f"start page {response.url}: {blocked}" if blocked else None
+            self.unlinked[site.name].append(why or unlinked_reason(response, site, links))
 
     def sitemap_request(self, site: Site, url: str, depth: int) -> Request:
         return Request(
@@ -157,8 +177,9 @@ class MfaSpider(Spider):
         for url in links.sitemaps:
             if on_site(url, site):
                 yield self.sitemap_request(site, url, depth + 1)
-        for url in links.pages:
-            request = self.page_request(site, url) if on_site(url, site) else None
+        for url in filter(partial(on_site, site=site), links.pages):
+            self.linked[site.name] += 1
+            request = self.page_request(site, url)
             if request is not None:
                 yield request
 
@@ -173,6 +194,12 @@ class MfaSpider(Spider):
         request = failure.request  # type: ignore[attr-defined]
         log.warning("menus of %s not read: %s", request.url, _reason(failure))
         self._failed(request.cb_kwargs["site"], failure)
+        if isinstance(failure.value, HttpError):  # a block is why its menus linked nothing
+            why = block_note(failure.value.response)
+            if why:
+                self.unlinked[request.cb_kwargs["site"].name].append(
+                    f"start page {request.url}: {why}"
+                )
 
     def _failed(self, site: Site, failure: Failure) -> None:
         if isinstance(failure.value, self._network_errors):
@@ -275,6 +302,7 @@ def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: st
         return
     if status >= 400:
         result.seen, result.error = Seen.FAILED, f"HTTP {status}"
+        result.note = block_note(response)
         return
     moved_to = page_identity(site.layout, response.url)
     if moved_to is None or str(moved_to[0]) != result.key:
@@ -295,12 +323,14 @@ def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: st
         result.seen, result.error = Seen.FAILED, str(exc)
     except ExtractionFailed as exc:
         result.seen, result.error = Seen.EXTRACTION_FAILED, str(exc)
+        result.note = block_note(response)  # not the layout's fault: no page to extract
     else:
         result.seen = Seen.CONTENT
         result.title, result.text = page.title, page.text
         result.declared_raw, result.declared_date = page.declared_raw, page.declared_date
         result.declared_time = page.declared_time
         result.error = page.note
+        result.note = "; ".join(f"drift: {why}" for why in page.drift) or None
 
 
 def _reason(failure: Failure) -> str:

@@ -40,6 +40,8 @@ class FetchResult:
     declared_date: dt.date | None = None
     error: str | None = None
     declared_time: dt.time | None = None  # when the declared text gives a time of day
+    # The layout's date source the declared value came from (kernel.config.DATE_SOURCE).
+    declared_source: str | None = None
 
     # The hashes are computed once per text and per body, however many ask; kept apart from
     # the fields (a Scrapy item's), and taken again if the text or the bytes are replaced.
@@ -71,6 +73,7 @@ class PageSnapshot:
     declared_time: dt.time | None = None
     etag: str | None = None
     last_modified: str | None = None
+    declared_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,11 +123,16 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
         obs = Observation(result.seen, version, declared[1], declared[2])
     elif content:
         version = result.text_hash
-        declared = (result.declared_raw, result.declared_date, result.declared_time)
+        declared = (
+            result.declared_raw,
+            result.declared_date,
+            result.declared_time,
+            result.declared_source,
+        )
         obs = Observation(Seen.CONTENT, version, result.declared_date, result.declared_time)
     else:
         version = None
-        declared = (result.declared_raw, None, None)
+        declared = (result.declared_raw, None, None, result.declared_source)
         obs = Observation(result.seen)
     before = (
         Known(known.status, current, known.declared_date, known.declared_time) if known else None
@@ -144,6 +152,7 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
         "declared_raw": declared[0],
         "declared_date": declared[1],
         "declared_time": declared[2],
+        "declared_source": declared[3],
         "outcome": outcome,
         "error": result.error,
     }
@@ -166,10 +175,12 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
     )
 
 
-def _declared(known: PageSnapshot | None) -> tuple[str | None, dt.date | None, dt.time | None]:
+def _declared(
+    known: PageSnapshot | None,
+) -> tuple[str | None, dt.date | None, dt.time | None, str | None]:
     if known is None:
-        return None, None, None
-    return known.declared_raw, known.declared_date, known.declared_time
+        return None, None, None, None
+    return known.declared_raw, known.declared_date, known.declared_time, known.declared_source
 
 
 def _outcome(seen: Seen, current: str | None, version: str | None) -> Outcome:
@@ -193,6 +204,7 @@ def _page_update(
         after["declared_raw"] = result.declared_raw
         after["declared_date"] = result.declared_date
         after["declared_time"] = result.declared_time
+        after["declared_source"] = result.declared_source
     if content or result.seen in VOUCHED:  # validators of a good response, for the next one
         after["etag"] = result.etag or was.etag
         after["last_modified"] = result.last_modified or was.last_modified
@@ -209,6 +221,7 @@ def _page_update(
             "declared_raw": None,
             "declared_date": None,
             "declared_time": None,
+            "declared_source": None,
             "etag": None,
             "last_modified": None,
             **after,

@@ -288,7 +288,9 @@ def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: st
         result.seen = Seen.SAME_BYTES
         return
     try:
-        page = extract_page(response.text, site.layout.extract, result.lang)
+        page = extract_page(
+            response.text, site.layout.extract, result.lang, last_modified=result.last_modified
+        )
     except PageGone as exc:
         result.seen, result.error = Seen.GONE, str(exc)
     except ExtractionFailed as exc:
@@ -297,7 +299,7 @@ def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: st
         result.seen = Seen.CONTENT
         result.title, result.text = page.title, page.text
         result.declared_raw, result.declared_date = page.declared_raw, page.declared_date
-        result.declared_time = page.declared_time
+        result.declared_time, result.declared_source = page.declared_time, page.declared_source
         result.error = page.note
 
 

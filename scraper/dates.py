@@ -50,7 +50,8 @@ _STRING = etree.XPath("string()")
 _ISO = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})"
     r"(?:[Tt ](?P<clock>\d{2}:\d{2}(?::\d{2})?)(?:[.,]\d{1,9})?"
-    r"(?P<zone>[Zz]|[+-](?P<hours>\d{2})(?::?(?P<minutes>\d{2}))?)?)?"
+    r"(?P<zone>[Zz]|[+-](?P<hours>\d{2})(?::?(?P<minutes>\d{2}))?)?)?",
+    re.ASCII,  # digits 0-9 only, as ISO 8601 writes them
 )
 
 
@@ -140,7 +141,13 @@ def _ambiguous(raw: str, order: str) -> bool:
 
 def read_machine(raw: str, source: str, formats: tuple[str, ...]) -> Declared:
     """A machine-readable value: an HTTP date from the header; from the page, ISO 8601, else
-    one of the layout's date_formats exactly (no guessing: a value of neither is no date)."""
+    one of the layout's date_formats exactly (no guessing: a value of neither is no date).
+
+    >>> read_machine("2023-02-28T10:15+04:00", "jsonld:dateModified", ())[:2]
+    (datetime.date(2023, 2, 28), datetime.time(10, 15))
+    >>> read_machine("28.02.2023", "meta:date", ("%d.%m.%Y",)).date
+    datetime.date(2023, 2, 28)
+    """
     if source == HEADER:
         read = read_http_date(raw)
         if read is None:
@@ -149,7 +156,8 @@ def read_machine(raw: str, source: str, formats: tuple[str, ...]) -> Declared:
     iso = read_iso(raw)
     if iso is not None:
         return Declared(*iso, matched="ISO 8601")
-    read_as_formatted = _strptime(raw, formats)
+    # Machine-written values are ASCII (strptime would read other scripts' digits too).
+    read_as_formatted = _strptime(raw, formats) if raw.isascii() else None
     if read_as_formatted is not None:
         return read_as_formatted
     note = f"declared date {raw!r} ({source}) is not ISO 8601, nor in the layout's date_formats"

@@ -37,7 +37,7 @@ LAYOUT_KEYS = (
 PAGE_KEYS = ("name", "url_pattern", "identity", "section", "link_text")
 EXTRACT_KEYS = (
     "title", "body", "date_scope", "drop", "drop_text", "not_found_text", "date_labels",
-    "date_formats", "date_order", "date_sources",
+    "date_formats", "date_order", "blocked_text", "date_sources",
 )  # fmt: skip
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 # Where a declared date may come from (extract.date_sources), tried in the order given: the
@@ -130,6 +130,9 @@ class Extraction:
     date_formats: tuple[str, ...]
     # The order of a numeric date that matches none of date_formats: "DMY", "MDY" or "YMD".
     date_order: str = "DMY"
+    # A page without the body whose text matches one of these is a bot-protection screen:
+    # recorded as blocked (a failed fetch), not as the layout failing.
+    blocked_text: tuple[re.Pattern[str], ...] = ()
     # Where the declared date comes from, in order (DATE_SOURCE): the first that gives a date.
     date_sources: tuple[str, ...] = ("label",)
 
@@ -450,6 +453,7 @@ def _layout(name: str, raw: dict[str, Any]) -> Layout:
         },
         date_formats=_strings(ex.get("date_formats", ["%d.%m.%Y"]), "extract.date_formats"),
         date_order=order,
+        blocked_text=_regexes(ex.get("blocked_text", []), "extract.blocked_text"),
         date_sources=_date_sources(ex.get("date_sources", ["label"])),
     )
     _string(raw.get("name", name), "name")

@@ -33,6 +33,11 @@ class PageGone(ExtractionFailed):
     """Raised by ``scraper.extract`` when a 200 page says that it does not exist (a soft 404)."""
 
 
+class PageBlocked(ExtractionFailed):
+    """Raised by ``scraper.extract`` when a page is a bot-protection screen that the layout's
+    ``blocked_text`` names (mid.ru's "Data processing... Please, wait."): a block, not a page."""
+
+
 class SiteBusy(MfawatchError):
     """Raised by ``scraper.locks`` when another live process is crawling the site."""
 

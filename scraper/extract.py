@@ -20,7 +20,7 @@ from lxml import etree
 from parsel import Selector
 
 from kernel.config import LABEL_SOURCE, Extraction
-from kernel.errors import ExtractionFailed, PageGone
+from kernel.errors import ExtractionFailed, PageBlocked, PageGone
 from kernel.text import clean_line, clean_paragraphs, comparison_key
 from scraper.dates import Declared, find_value, parse_declared, read_machine
 
@@ -142,6 +142,7 @@ def extract_page(
         trace.body = body_found[0] if body_found else None
         trace.body_tried = rules.body[: body_found[0].index + 1] if body_found else rules.body
     if body_found is None:
+        _check_blocked(page, rules)
         if _looks_not_found(page, rules):
             raise PageGone("soft 404: the page says it does not exist")
         raise ExtractionFailed(f"body not found (tried {', '.join(rules.body)})")
@@ -153,6 +154,7 @@ def extract_page(
     if paragraphs or trace is not None:
         chosen = _declared(page, rules, lang, label, last_modified, trace)
     if not paragraphs:
+        _check_blocked(page, rules)
         raise ExtractionFailed("body is empty (a script-rendered page, or an error page)")
     if chosen is None or chosen.declared is None:
         return Extracted(title, paragraphs, None, None)
@@ -282,6 +284,24 @@ def _first_html(page: Selector, selectors: tuple[str, ...]) -> tuple[Matched, st
         if node:
             return Matched(css, index), node[0].get()
     return None
+
+
+# The visible text of a page: what a block screen says (scripts and styles are not text).
+_VISIBLE_TEXT = "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"
+
+
+def _check_blocked(page: Selector, rules: Extraction) -> None:
+    """Raise PageBlocked if a page that failed its layout is a block screen the layout names.
+
+    Looked for only on a failing page: a good page is never taken for one, and costs nothing.
+    """
+    if not rules.blocked_text:
+        return
+    text = clean_line(" ".join(page.xpath(_VISIBLE_TEXT).getall()))
+    for rx in rules.blocked_text:
+        if rx.search(text):
+            shown = text if len(text) <= 80 else text[:79] + "…"
+            raise PageBlocked(f"blocked by a bot-protection page ({shown!r})")
 
 
 def _looks_not_found(page: Selector, rules: Extraction) -> bool:

@@ -184,6 +184,7 @@ def test_empty_start_urls(tmp_path: Path) -> None:
     [
         ("[layouts.mine.extract]", 'drop_text = ["(unclosed"]'),
         ("[layouts.mine.extract]", 'not_found_text = ["[z-a]"]'),
+        ("[layouts.mine.extract]", 'blocked_text = ["(?P<"]'),
         ("[[layouts.mine.pages]]", "url_pattern = '^/(?P<lang>[a-z]{2})/(' \nidentity = 'x'"),
     ],
 )

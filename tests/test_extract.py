@@ -17,7 +17,7 @@ from scrapy.http import HtmlResponse
 
 from kernel.config import DEFAULT_SITES, load_config, load_layout, page_identity
 from kernel.detect import Seen
-from kernel.errors import ExtractionFailed, PageGone
+from kernel.errors import ExtractionFailed, PageBlocked, PageGone
 from mfawatch.mirror import Request as MirrorRequest
 from mfawatch.mirror import content_page, embassy_site, faults, home_page, relations_menu
 from mfawatch.mirror.pages import DATE_STYLES, RELATIONS_IDS, not_found_page
@@ -305,8 +305,30 @@ def test_empty_or_garbage_fails_extraction(html: str) -> None:
 
 def test_wait_interstitial_fails_extraction() -> None:
     html = body_of(faults.wait_interstitial()).decode("utf-8")
-    with pytest.raises(ExtractionFailed):
+    with pytest.raises(ExtractionFailed) as caught:
         extract_page(html, RULES, "en")
+    assert not isinstance(caught.value, PageBlocked)  # this layout names no block screen
+
+
+# The mid.ru layout's block screen, on this layout's pages.
+BLOCKING = dataclasses.replace(RULES, blocked_text=load_layout("mid.ru").extract.blocked_text)
+
+
+def test_a_block_screen_the_layout_names_is_page_blocked() -> None:
+    html = body_of(faults.wait_interstitial()).decode("utf-8")
+    with pytest.raises(PageBlocked, match="bot-protection page"):
+        extract_page(html, BLOCKING, "en")
+    # The layout's pattern is anchored: a page that says more than the line is no block screen.
+    chrome = faults.political_page().replace("<p>", "<!--").replace("</p>", "-->")
+    chrome = chrome.replace("<body>", f"<body>{faults.WAIT_TEXT}", 1)
+    with pytest.raises(ExtractionFailed) as caught:
+        extract_page(chrome, BLOCKING, "en")
+    assert not isinstance(caught.value, PageBlocked)  # the chrome's text is not only the line
+
+
+def test_block_text_is_never_looked_for_on_a_good_page() -> None:
+    html = faults.political_page().replace("</p>", f" {faults.WAIT_TEXT}</p>", 1)
+    assert extract_page(html, BLOCKING, "en").paragraphs
 
 
 @pytest.mark.parametrize("lang", ["en", "az", "ru"])

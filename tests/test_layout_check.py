@@ -144,6 +144,30 @@ def test_menu_links_are_kept_or_rejected_with_the_reason(mfawatch: Any, tmp_path
     }
 
 
+def test_a_flat_menu_rejects_a_link_whose_text_is_not_a_relations_one(
+    mfawatch: Any, tmp_path: Path
+) -> None:
+    # No "Bilateral relations" heading anywhere: the rule's link_text decides.
+    html = (
+        '<html lang="en"><body><nav><ul>'
+        '<li><a href="/en/content/35/political-cooperation">Political cooperation</a></li>'
+        '<li><a href="/en/content/40/diaspora">Diaspora</a></li>'
+        "</ul></nav></body></html>"
+    )
+    args = ("layout", "check", saved(tmp_path, html), "--url", "https://seoul.mfa.gov.az/en")
+    result = mfawatch(*args, "--json")  # exit 1: a menu page has no article to extract
+    assert result.code == 1, result.stderr
+    links = {link["url"]: link for link in result.json()["menu_links"]}
+    base = "https://seoul.mfa.gov.az/en/content"
+    assert links[f"{base}/35/political-cooperation"]["kept"]
+    diaspora = links[f"{base}/40/diaspora"]
+    assert (diaspora["kept"], diaspora["rule"], diaspora["rejected"]) == (False, "content", "text")
+    screen = " ".join(mfawatch(*args).stdout.split())
+    assert (
+        "Diaspora │ https://seoul.mfa.gov.az/en/content/40/diaspora │ link text does not" in screen
+    )
+
+
 def test_a_served_url_is_fetched_once_after_robots_txt(
     mfawatch: Any, mirror: MirrorServer, db_url: str
 ) -> None:
@@ -238,7 +262,10 @@ def report_title(raw: str) -> str:
     ("args", "message"),
     [
         (["{tmp}/missing.html"], "cannot read '{tmp}/missing.html': No such file or directory"),
-        (["{page}", "--layout", "nope"], "unknown layout 'nope' (known: mfa.gov.az)"),
+        (
+            ["{page}", "--layout", "nope"],
+            "unknown layout 'nope' (known: mfa.am, mfa.gov.az, mid.ru)",
+        ),
         (["http://127.0.0.1:9/en"], "cannot reach http://127.0.0.1:9/robots.txt"),
         (["{page}", "--url", "ftp://x/y"], "--url must be an http(s) URL"),
     ],

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from kernel.errors import ExtractionFailed, MfawatchError, PageGone
+from kernel.errors import ExtractionFailed, MfawatchError, PageBlocked, PageGone
 from kernel.text import printable
 from mfawatch.cli.common import CONFIG_OPTION, State, console, print_json
 from mfawatch.cli.group import PlainCommand
@@ -229,6 +229,8 @@ def explain(
         )
     except PageGone as exc:
         outcome, error = "gone", str(exc)
+    except PageBlocked as exc:
+        outcome, error = "blocked", str(exc)
     except ExtractionFailed as exc:
         outcome, error = "extraction_failed", str(exc)
     if site is None:

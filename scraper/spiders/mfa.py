@@ -28,7 +28,7 @@ from kernel.config import (
     url_host,
 )
 from kernel.detect import Seen
-from kernel.errors import ExtractionFailed, PageGone
+from kernel.errors import ExtractionFailed, PageBlocked, PageGone
 from kernel.text import bytes_hash
 from scraper.discovery import MAX_SITEMAP_DEPTH, menu_links, read_sitemap, sitemap_starts
 from scraper.extract import extract_page
@@ -293,6 +293,8 @@ def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: st
         )
     except PageGone as exc:
         result.seen, result.error = Seen.GONE, str(exc)
+    except PageBlocked as exc:  # a block changes nothing, as a 403 does
+        result.seen, result.error = Seen.FAILED, str(exc)
     except ExtractionFailed as exc:
         result.seen, result.error = Seen.EXTRACTION_FAILED, str(exc)
     else:

@@ -37,9 +37,17 @@ LAYOUT_KEYS = (
 PAGE_KEYS = ("name", "url_pattern", "identity", "section", "link_text")
 EXTRACT_KEYS = (
     "title", "body", "date_scope", "drop", "drop_text", "not_found_text", "date_labels",
-    "date_formats", "date_order", "blocked_text",
+    "date_formats", "date_order", "blocked_text", "date_sources",
 )  # fmt: skip
 DATE_ORDERS = ("DMY", "MDY", "YMD")
+# Where a declared date may come from (extract.date_sources), tried in the order given: the
+# visible label line, a <meta> value, a JSON-LD property, a <time datetime> in the date scope,
+# the Last-Modified header. A source is stored with each fetch that took its date from it.
+DATE_SOURCE = re.compile(
+    r"label|time|meta:[A-Za-z0-9_.:-]+|jsonld:[A-Za-z0-9_@.:-]+|header:Last-Modified", re.I
+)
+DATE_SOURCE_LENGTH = 100  # storage.models: Fetch.declared_source
+LABEL_SOURCE = "label"  # the visible "last updated" line, found by its label
 
 # The [settings] that mfawatch or Scrapy read as numbers or switches: (kind, least value,
 # whether the least is allowed). A wrong value would otherwise fail inside Scrapy, mid-crawl.
@@ -125,6 +133,8 @@ class Extraction:
     # A page without the body whose text matches one of these is a bot-protection screen:
     # recorded as blocked (a failed fetch), not as the layout failing.
     blocked_text: tuple[re.Pattern[str], ...] = ()
+    # Where the declared date comes from, in order (DATE_SOURCE): the first that gives a date.
+    date_sources: tuple[str, ...] = ("label",)
 
 
 @dataclass(frozen=True)
@@ -444,6 +454,7 @@ def _layout(name: str, raw: dict[str, Any]) -> Layout:
         date_formats=_strings(ex.get("date_formats", ["%d.%m.%Y"]), "extract.date_formats"),
         date_order=order,
         blocked_text=_regexes(ex.get("blocked_text", []), "extract.blocked_text"),
+        date_sources=_date_sources(ex.get("date_sources", ["label"])),
     )
     _string(raw.get("name", name), "name")
     menus = _selectors(raw.get("menus", ["nav"]), "menus", suffix=" a[href]")  # as the spider
@@ -514,6 +525,30 @@ def _sitemaps(value: Any) -> tuple[str, ...]:
                 '"/sitemap.xml")'
             )
     return paths
+
+
+def _date_sources(value: Any) -> tuple[str, ...]:
+    """The date sources as written, each one of DATE_SOURCE, none twice.
+
+    >>> _date_sources(["label", "meta:article:modified_time", "header:last-modified"])
+    ('label', 'meta:article:modified_time', 'header:Last-Modified')
+    """
+    key = "extract.date_sources"
+    sources = []
+    for written in _strings(value, key):
+        if len(written) > DATE_SOURCE_LENGTH or not DATE_SOURCE.fullmatch(written):
+            raise ValueError(
+                f'{key}: unknown source {_show(written)} (expected "label", "time", '
+                '"meta:<name>", "jsonld:<property>" or "header:Last-Modified")'
+            )
+        kind, _, name = written.partition(":")
+        kind = kind.lower()
+        # Header names are case-insensitive; meta names and JSON-LD properties are not.
+        source = "header:Last-Modified" if kind == "header" else f"{kind}:{name}".rstrip(":")
+        if source in sources:
+            raise ValueError(f"{key}: {source!r} is listed twice")
+        sources.append(source)
+    return tuple(sources)
 
 
 def _site(path: Path, i: int, raw: Any, custom: dict[str, Any], cache: dict[str, Layout]) -> Site:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.config import LABEL_SOURCE
 from kernel.detect import VOUCHED, ChangeKind, Known, Observation, PageStatus, Seen, classify_change
 from kernel.status import Outcome
 from kernel.text import bytes_hash
@@ -42,6 +43,8 @@ class FetchResult:
     declared_time: dt.time | None = None  # when the declared text gives a time of day
     # Not a failure, a warning: "drift: ..." (the layout's fallback matched), "blocked: ...".
     note: str | None = None
+    # The layout's date source the declared value came from (kernel.config.DATE_SOURCE).
+    declared_source: str | None = None
 
     # The hashes are computed once per text and per body, however many ask; kept apart from
     # the fields (a Scrapy item's), and taken again if the text or the bytes are replaced.
@@ -73,6 +76,7 @@ class PageSnapshot:
     declared_time: dt.time | None = None
     etag: str | None = None
     last_modified: str | None = None
+    declared_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,11 +126,16 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
         obs = Observation(result.seen, version, declared[1], declared[2])
     elif content:
         version = result.text_hash
-        declared = (result.declared_raw, result.declared_date, result.declared_time)
+        declared = (
+            result.declared_raw,
+            result.declared_date,
+            result.declared_time,
+            result.declared_source,
+        )
         obs = Observation(Seen.CONTENT, version, result.declared_date, result.declared_time)
     else:
         version = None
-        declared = (result.declared_raw, None, None)
+        declared = (result.declared_raw, None, None, result.declared_source)
         obs = Observation(result.seen)
     before = (
         Known(known.status, current, known.declared_date, known.declared_time) if known else None
@@ -146,6 +155,7 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
         "declared_raw": declared[0],
         "declared_date": declared[1],
         "declared_time": declared[2],
+        "declared_source": declared[3],
         "outcome": outcome,
         "error": result.error,
         "note": _fetch_note(known, result, new_text),
@@ -181,16 +191,25 @@ def _fetch_note(known: PageSnapshot | None, result: FetchResult, new_text: bool)
     """
     notes = [result.note] if result.note else []
     same_text = result.seen is Seen.CONTENT and result.text is not None and not new_text
-    if same_text and known and known.declared_raw is not None and result.declared_raw is None:
-        was = known.declared_raw.replace('"', "'")
+    if same_text and known and _label_lost(known, result):
+        was = (known.declared_raw or "").replace('"', "'")
         notes.append(f'drift: date line not found, the text unchanged (last time: "{was}")')
     return "; ".join(notes) or None
 
 
-def _declared(known: PageSnapshot | None) -> tuple[str | None, dt.date | None, dt.time | None]:
+def _label_lost(known: PageSnapshot, result: FetchResult) -> bool:
+    """The visible date line was there last time and is not now (a date found in the page's
+    metadata instead does not make up for it: storage.runs counts the same)."""
+    had = known.declared_raw is not None and known.declared_source in (None, LABEL_SOURCE)
+    return had and (result.declared_raw is None or result.declared_source != LABEL_SOURCE)
+
+
+def _declared(
+    known: PageSnapshot | None,
+) -> tuple[str | None, dt.date | None, dt.time | None, str | None]:
     if known is None:
-        return None, None, None
-    return known.declared_raw, known.declared_date, known.declared_time
+        return None, None, None, None
+    return known.declared_raw, known.declared_date, known.declared_time, known.declared_source
 
 
 def _outcome(seen: Seen, current: str | None, version: str | None) -> Outcome:
@@ -214,6 +233,7 @@ def _page_update(
         after["declared_raw"] = result.declared_raw
         after["declared_date"] = result.declared_date
         after["declared_time"] = result.declared_time
+        after["declared_source"] = result.declared_source
     if content or result.seen in VOUCHED:  # validators of a good response, for the next one
         after["etag"] = result.etag or was.etag
         after["last_modified"] = result.last_modified or was.last_modified
@@ -230,6 +250,7 @@ def _page_update(
             "declared_raw": None,
             "declared_date": None,
             "declared_time": None,
+            "declared_source": None,
             "etag": None,
             "last_modified": None,
             **after,

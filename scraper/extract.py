@@ -1,7 +1,9 @@
 """Extraction: a page's title, body paragraphs and declared "last updated" date.
 
 parsel (lxml) finds the layout's blocks in the whole page; BeautifulSoup then reads only the
-body block, which is about ten times cheaper than parsing the whole page with it.
+body block, which is about ten times cheaper than parsing the whole page with it. The declared
+date comes from the first of the layout's date sources that gives one: the label line (found
+here), or a machine-readable value (scraper.datesources).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 from lxml import etree
 from parsel import Selector
 
-from kernel.config import Extraction
+from kernel.config import LABEL_SOURCE, Extraction
 from kernel.errors import ExtractionFailed, PageBlocked, PageGone
 from kernel.text import clean_line, clean_paragraphs, comparison_key
+from scraper.dates import Declared, find_value, parse_declared, read_machine
 
 # Elements that end a line of text; everything else is inline.
 BLOCK_TAGS = (
@@ -40,11 +43,6 @@ _DATE_TEXT = (
     r"(?P<date>(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}\s+\w+\.?,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d{4})"
     r"(?:\s*(?:[-–,|]|at|в)?\s*\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?)?)"
 )
-# A numeric date's three fields, and a clock time, in the declared text.
-_NUMERIC_DATE = re.compile(r"(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})")
-_CLOCK = re.compile(r"\d{1,2}:\d{2}")
-# strptime directives that read a time of day.
-_TIME_DIRECTIVES = re.compile(r"%[HIMSXp]")
 
 
 @dataclass(frozen=True)
@@ -82,6 +80,27 @@ class Trace:
     date_label: str | None = None  # the layout's label that matched
     declared: Declared | None = None  # the date as read, with the format that read it
     dropped: list[Dropped] = field(default_factory=list)
+    date_source: str | None = None  # the date source the declared value came from
+    date_tried: list[DateTried] = field(default_factory=list)  # every source, in order
+
+
+class _Context(NamedTuple):
+    """What the date sources are read with, besides the page and the layout."""
+
+    lang: str
+    last_modified: str | None  # the response's header
+    explain: bool  # for a trace: also which label matched
+
+
+@dataclass(frozen=True)
+class DateTried:
+    """One of the layout's date sources, as extraction tried it."""
+
+    source: str
+    raw: str | None  # the value found, as written; None: the page has none there
+    declared: Declared | None = None  # the value as read
+    scope: Matched | None = None  # the date_scope block it was found in (label, time)
+    label: str | None = None  # the layout's label that matched (label; in a trace only)
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,7 @@ class Extracted:
     declared_date: dt.date | None
     note: str | None = None  # e.g. a date line that does not parse, or an ambiguous one
     declared_time: dt.time | None = None  # when the page gives a time of day
+    declared_source: str | None = None  # the layout's date source it came from ("label", ...)
     # Layout drift: a title or body found only by a fallback selector (fallback_reason).
     drift: tuple[str, ...] = ()
 
@@ -101,11 +121,19 @@ class Extracted:
         return "\n".join([self.title, *self.paragraphs] if self.title else self.paragraphs)
 
 
-def extract_page(html: str, rules: Extraction, lang: str, trace: Trace | None = None) -> Extracted:
+def extract_page(
+    html: str,
+    rules: Extraction,
+    lang: str,
+    trace: Trace | None = None,
+    *,
+    last_modified: str | None = None,
+) -> Extracted:
     """Extract one page, or raise ExtractionFailed saying what was missing.
 
     With ``trace``, also record in it which selector, label and format each step used and
     what was dropped: the same decisions, explained (`mfawatch layout check`).
+    ``last_modified`` is the response's header, read when the layout lists it as a date source.
     """
     page = Selector(text=html or "<html></html>")
     title_found = _first_text(page, rules.title)
@@ -121,18 +149,12 @@ def extract_page(html: str, rules: Extraction, lang: str, trace: Trace | None = 
             raise PageGone("soft 404: the page says it does not exist")
         raise ExtractionFailed(f"body not found (tried {', '.join(rules.body)})")
     label = _label_pattern(rules, lang)
-    date_found = _find_date_line(page, rules.date_scope, label)
-    declared_raw = date_found[1].group("date") if date_found else None
     paragraphs = _body_paragraphs(body_found[1], rules, trace)
     paragraphs = _drop_boilerplate(paragraphs, title, rules, label, trace)
-    declared = Declared(None)
+    chosen = None
     # A page that fails is not worth its date, except to explain it.
-    if declared_raw is not None and (paragraphs or trace is not None):
-        declared = parse_declared(declared_raw, rules.date_formats, lang, rules.date_order)
-    if trace is not None and date_found is not None:
-        trace.date_scope, trace.date_raw = date_found[0], declared_raw
-        trace.date_label = _which_label(rules, lang, date_found[1])
-        trace.declared = declared
+    if paragraphs or trace is not None:
+        chosen = _declared(page, rules, lang, label, last_modified, trace)
     if not paragraphs:
         _check_blocked(page, rules)
         raise ExtractionFailed(
@@ -147,8 +169,18 @@ def extract_page(html: str, rules: Extraction, lang: str, trace: Trace | None = 
         )
         if found is not None and found[0].fallback
     )
+    if chosen is None or chosen.declared is None:
+        return Extracted(title, paragraphs, None, None, drift=drift)
+    declared = chosen.declared
     return Extracted(
-        title, paragraphs, declared_raw, declared.date, declared.note, declared.time, drift
+        title,
+        paragraphs,
+        chosen.raw,
+        declared.date,
+        declared.note,
+        declared.time,
+        chosen.source,
+        drift,
     )
 
 
@@ -172,81 +204,59 @@ def _ordinal(index: int) -> str:
     return _ORDINALS[index] if index < len(_ORDINALS) else f"{index + 1}th"
 
 
-class Declared(NamedTuple):
-    """A declared date as read: a date, and the time of day when the text gives one."""
-
-    date: dt.date | None
-    time: dt.time | None = None
-    note: str | None = None  # why there is no date
-    matched: str | None = None  # the date_formats entry that read it, or "dateparser"
-
-
-def parse_declared(raw: str, formats: tuple[str, ...], lang: str, order: str = "DMY") -> Declared:
-    """Parse a declared date, strictly: an impossible or ambiguous date is no date, never a guess.
-
-    The layout's formats are applied to the text as written, time included; dateparser reads
-    what they do not (month names in other languages), in the layout's date order, except a
-    numeric date whose day and month could be either way.
-
-    >>> parse_declared("28.02.2023", ("%d.%m.%Y",), "en")
-    Declared(date=datetime.date(2023, 2, 28), time=None, note=None, matched='%d.%m.%Y')
-    >>> parse_declared("10/03/2017 - 08:59", ("%m/%d/%Y - %H:%M",), "en")[:2]
-    (datetime.date(2017, 10, 3), datetime.time(8, 59))
-    >>> parse_declared("10/13/2017", (), "en", "MDY").date
-    datetime.date(2017, 10, 13)
-    >>> parse_declared("03/10/2017", ("%d.%m.%Y",), "en", "MDY").date is None
-    True
-    >>> parse_declared("31.02.2023", ("%d.%m.%Y",), "en").date is None
-    True
-    >>> parse_declared("28 февраля 2023", ("%d.%m.%Y",), "ru").date
-    datetime.date(2023, 2, 28)
-    """
-    for fmt in formats:  # the site's own formats first: strptime is exact, and quick
-        try:
-            parsed = dt.datetime.strptime(raw, fmt)
-        except ValueError:
+def _declared(
+    page: Selector,
+    rules: Extraction,
+    lang: str,
+    label: re.Pattern[str],
+    last_modified: str | None,
+    trace: Trace | None,
+) -> DateTried | None:
+    """The declared value: from the first of the layout's date sources that gives a date, else
+    from the first that has a value (kept as written, with the note why it is no date), else
+    none. A trace tries every source, to show them all; the choice is the same."""
+    context = _Context(lang, last_modified, explain=trace is not None)
+    chosen = first = None
+    for source in rules.date_sources:
+        tried = _try_source(source, page, rules, label, context)
+        if trace is not None:
+            trace.date_tried.append(tried)
+        if tried.declared is None:
             continue
-        clock = parsed.time() if _TIME_DIRECTIVES.search(fmt) else None
-        return Declared(parsed.date(), clock, matched=fmt)
-    if _ambiguous(raw, order):
-        return Declared(
-            None,
-            note=f"declared date {raw!r} is ambiguous (day and month could be either way) and "
-            "matches none of the layout's date_formats: kept as written, not read",
+        if tried.declared.date is not None and chosen is None:
+            chosen = tried
+            if trace is None:
+                break
+        first = first or tried
+    chosen = chosen or first
+    if trace is not None and chosen is not None:
+        trace.date_source, trace.date_raw, trace.declared = (
+            chosen.source,
+            chosen.raw,
+            chosen.declared,
         )
-    # Month names in other languages, and whatever else dateparser reads; imported here, as
-    # it costs more to import than most crawls spend on dates.
-    import dateparser
-
-    found = dateparser.parse(
-        raw,
-        date_formats=list(formats),
-        languages=[lang] if lang else None,
-        settings={
-            "STRICT_PARSING": True,
-            "REQUIRE_PARTS": ["day", "month", "year"],
-            "DATE_ORDER": order,
-            "RETURN_AS_TIMEZONE_AWARE": False,
-        },
-    )
-    if found is None:
-        return Declared(None, note=f"declared date {raw!r} is not a valid date")
-    # dateparser gives midnight for a date alone: the time is the page's only if it wrote one.
-    return Declared(
-        found.date(), found.time() if _CLOCK.search(raw) else None, matched="dateparser"
-    )
+        trace.date_scope, trace.date_label = chosen.scope, chosen.label
+    return chosen
 
 
-def _ambiguous(raw: str, order: str) -> bool:
-    """A numeric date whose day and month fields could be swapped and give another date."""
-    match = _NUMERIC_DATE.search(raw)
-    if match is None:
-        return False
-    fields = match.groups()
-    # The year is the four-digit field; with two-digit years, where the layout's order puts it.
-    year = next((i for i in (0, 2) if len(fields[i]) == 4), order.index("Y"))
-    first, second = (int(f) for i, f in enumerate(fields) if i != year)
-    return first != second and first <= 12 and second <= 12
+def _try_source(
+    source: str, page: Selector, rules: Extraction, label: re.Pattern[str], context: _Context
+) -> DateTried:
+    """What one date source (kernel.config.DATE_SOURCE) finds on the page, read."""
+    if source != LABEL_SOURCE:
+        value = find_value(source, page, rules.date_scope, context.last_modified)
+        if value is None:
+            return DateTried(source, None)
+        raw, index = value
+        scope = None if index is None else Matched(rules.date_scope[index], index)
+        return DateTried(source, raw, read_machine(raw, source, rules.date_formats), scope)
+    line = _find_date_line(page, rules.date_scope, label)
+    if line is None:
+        return DateTried(source, None)
+    raw = line[1].group("date")
+    declared = parse_declared(raw, rules.date_formats, context.lang, rules.date_order)
+    which = _which_label(rules, context.lang, line[1]) if context.explain else None
+    return DateTried(source, raw, declared, line[0], which)
 
 
 @lru_cache(maxsize=64)

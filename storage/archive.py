@@ -101,6 +101,7 @@ def snapshot(page: Page) -> PageSnapshot:
         declared_time=page.declared_time,
         etag=page.etag,
         last_modified=page.last_modified,
+        declared_source=page.declared_source,
     )
 
 

@@ -115,6 +115,8 @@ class Page(Base):
     declared_raw: Mapped[str | None] = mapped_column(Text)
     declared_date: Mapped[dt.date | None]
     declared_time: Mapped[dt.time | None]  # the time of day, when the page gives one
+    # Where the declared value came from: the layout's date source (kernel.config.DATE_SOURCE).
+    declared_source: Mapped[str | None] = mapped_column(String(100))
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("versions.id", use_alter=True)
     )
@@ -182,6 +184,8 @@ class Fetch(Base):
     declared_raw: Mapped[str | None] = mapped_column(Text)
     declared_date: Mapped[dt.date | None]
     declared_time: Mapped[dt.time | None]  # the time of day, when the page gives one
+    # Where the declared value came from: the layout's date source (kernel.config.DATE_SOURCE).
+    declared_source: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str] = mapped_column(String(20))  # Outcome
     error: Mapped[str | None] = mapped_column(Text)
     # A warning, not a failure: "drift: ..." (layout drift), "blocked: ..." (kernel.plan).

@@ -226,6 +226,7 @@ def _standing(session: Session, site_id: int) -> dict[str, _Standing]:
             Page.declared_time,
             Page.etag,
             Page.last_modified,
+            Page.declared_source,
         )
         .outerjoin(ContentVersion, Page.current_version_id == ContentVersion.id)
         .where(Page.site_id == site_id)

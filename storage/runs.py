@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased, joinedload
 
+from kernel.config import LABEL_SOURCE
 from kernel.status import GOOD_OUTCOMES, Outcome, ReviewStatus, RunStatus
 from storage.models import Change, Fetch, Page, Run, Site, utcnow
 
@@ -198,7 +199,8 @@ def _first_broken(session: Session, run_id: int) -> str:
 
 
 def _date_lines_lost(session: Session, run_id: int) -> tuple[int, int]:
-    """Of this run's good fetches whose previous good fetch had a date line, how many lost it."""
+    """Of this run's good fetches whose previous good fetch had a date line, how many lost it
+    (a date from another of the layout's date sources, such as a <meta>, is no date line)."""
     earlier, previous = aliased(Fetch), aliased(Fetch)
     previous_id = (
         select(func.max(earlier.id))
@@ -208,12 +210,12 @@ def _date_lines_lost(session: Session, run_id: int) -> tuple[int, int]:
         .scalar_subquery()
     )
     rows = session.execute(
-        select(Fetch.declared_raw)
+        select(Fetch.declared_source)
         .join(previous, previous.id == previous_id)
         .where(Fetch.run_id == run_id, Fetch.outcome.in_(GOOD_OUTCOMES))
-        .where(previous.declared_raw.is_not(None))
+        .where(previous.declared_source == LABEL_SOURCE)
     ).all()
-    return len(rows), sum(1 for (now,) in rows if now is None)
+    return len(rows), sum(1 for (now,) in rows if now != LABEL_SOURCE)
 
 
 @dataclass(frozen=True)

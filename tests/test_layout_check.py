@@ -226,10 +226,12 @@ def test_the_json_has_one_shape(mfawatch: Any, tmp_path: Path) -> None:
     report = mfawatch.json("layout", "check", saved(tmp_path, political()), "--lang", "az")
     assert set(report) == {
         "source", "layout", "lang", "outcome", "error", "note", "title", "body", "date",
-        "paragraphs", "dropped", "menu_links",
+        "date_sources", "paragraphs", "dropped", "menu_links",
     }  # fmt: skip
     assert report["lang"] == {"code": "az", "chosen": "--lang"}
-    assert set(report["date"]) == {"raw", "date", "time", "label", "format", "scope", "note"}
+    shape = {"source", "raw", "date", "time", "label", "format", "scope", "note"}
+    assert set(report["date"]) == shape
+    assert all(set(tried) == shape for tried in report["date_sources"])
     assert set(report["menu_links"][0]) == {"url", "text", "kept", "rule", "rejected", "key"}
     assert set(report["dropped"][0]) == {"rule", "text"}
 

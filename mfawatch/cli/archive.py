@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
 
 
 def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
-    """Every fetch of a page: when, HTTP status, declared date, content hash, outcome."""
+    """Every fetch of a page: when, HTTP status, declared date and where it came from,
+    content hash, outcome."""
     from storage.queries import page_history, resolve_page
 
     state: State = ctx.obj
@@ -36,6 +37,7 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
                 "last_updated": iso(fetch.declared_date),
                 "last_updated_time": iso(fetch.declared_time),
                 "last_updated_raw": fetch.declared_raw,
+                "last_updated_source": fetch.declared_source,
                 "content_hash": digest,
                 "raw_hash": fetch.raw_hash,
                 "outcome": fetch.outcome,
@@ -54,7 +56,7 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
     from rich.text import Text
 
     console().print(Text(f"{printable(head['url'])}  ({head['key']}, {head['status']})"))
-    table = Table("fetched", "HTTP", "last updated", "content", "outcome", "note")
+    table = Table("fetched", "HTTP", "last updated", "from", "content", "outcome", "note")
     for row in rows:
         table.add_row(
             row["fetched_at"][:19].replace("T", " "),
@@ -62,6 +64,7 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
             declared_text(row["last_updated"], row["last_updated_time"])
             or (row["last_updated_raw"] and "?")
             or "none",
+            Text(row["last_updated_source"] or "-"),
             (row["content_hash"] or "-")[:12],
             row["outcome"],
             Text(printable("; ".join(filter(None, (row["error"], row["note"]))))),
@@ -138,6 +141,7 @@ def pages(
                 "last_updated": iso(p.declared_date),
                 "last_updated_time": iso(p.declared_time),
                 "last_updated_raw": p.declared_raw,
+                "last_updated_source": p.declared_source,
                 "first_seen_at": iso(p.first_seen_at),
                 "last_seen_at": iso(p.last_seen_at),
             }

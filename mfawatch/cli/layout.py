@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from scrapy.http import TextResponse
 
     from kernel.config import Config, Layout, PageId, Site
-    from scraper.extract import Matched, Trace
+    from scraper.extract import DateTried, Matched, Trace
 
 # A page larger than this is not a relations page (the crawl's DOWNLOAD_MAXSIZE is larger,
 # but a check reads one page into memory to show it).
@@ -97,6 +97,7 @@ class Fetched:
     url: str | None  # the page's address (a FILE's only when known)
     body: bytes
     content_type: str | None = None
+    last_modified: str | None = None  # the header, for a layout that reads dates from it
 
 
 def _is_url(target: str) -> bool:
@@ -138,7 +139,7 @@ def fetch_page(url: str, config: Config) -> Fetched:
         raise MfawatchError(f"{printable(current)} answered HTTP {status}")
     source = {"kind": "url", "url": url, "final_url": current, "http_status": status,
               "robots_txt": "allows it", "user_agent": agent}  # fmt: skip
-    return Fetched(source, current, body, headers.get("Content-Type"))
+    return Fetched(source, current, body, headers.get("Content-Type"), headers.get("Last-Modified"))
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -223,7 +224,9 @@ def explain(
     trace = Trace()
     outcome, error, got = "ok", None, None
     try:
-        got = extract_page(response.text, chosen.extract, page_lang, trace)
+        got = extract_page(
+            response.text, chosen.extract, page_lang, trace, last_modified=fetched.last_modified
+        )
     except PageGone as exc:
         outcome, error = "gone", str(exc)
     except PageBlocked as exc:
@@ -245,6 +248,7 @@ def explain(
         "title": _title(trace),
         "body": _body(trace, chosen.extract.body),
         "date": _date(trace),
+        "date_sources": [_date_tried(tried) for tried in trace.date_tried],
         "paragraphs": got.paragraphs if got else [],
         "dropped": [{"rule": d.rule, "text": d.text} for d in trace.dropped],
         "menu_links": _links(response, site, fetched.url is None),
@@ -303,17 +307,24 @@ def _body(trace: Trace, selectors: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _date(trace: Trace) -> dict[str, Any] | None:
-    declared = trace.declared
-    if trace.date_scope is None or declared is None:
-        return None
+    """The declared value the crawl would record, and the date source it came from."""
+    chosen = next((t for t in trace.date_tried if t.source == trace.date_source), None)
+    return None if chosen is None else _date_tried(chosen)
+
+
+def _date_tried(tried: DateTried) -> dict[str, Any]:
+    declared = tried.declared
+    date = declared.date if declared else None
+    clock = declared.time if declared else None
     return {
-        "raw": trace.date_raw,
-        "date": declared.date.isoformat() if declared.date else None,
-        "time": declared.time.isoformat() if declared.time else None,
-        "label": trace.date_label,
-        "format": declared.matched,
-        "scope": _matched(trace.date_scope),
-        "note": declared.note,
+        "source": tried.source,
+        "raw": tried.raw,
+        "date": date.isoformat() if date else None,
+        "time": clock.isoformat() if clock else None,
+        "label": tried.label,
+        "format": declared.matched if declared else None,
+        "scope": _matched(tried.scope),
+        "note": declared.note if declared else None,
     }
 
 
@@ -389,20 +400,39 @@ def _show_found(report: dict[str, Any]) -> None:
         _line(("body ", "bold"), _selector(body["matched"]), f"  (tried in order: {tried})")
     else:
         _line(("body ", "bold"), ("no selector matched", "red"), f"  (tried: {tried})")
-    date = report["date"]
+    _show_date(report)
+
+
+def _show_date(report: dict[str, Any]) -> None:
+    date, tried = report["date"], report["date_sources"]
     if date is None:
         # The crawl stops at a missing body, before it looks for the date.
-        looked = body["matched"] or report["outcome"] == "gone"
-        _line(("date ", "bold"), "no date line found" if looked else "not looked for (no body)")
+        looked = report["body"]["matched"] or report["outcome"] == "gone"
+        sources = ", ".join(t["source"] for t in tried)
+        _line(
+            ("date ", "bold"),
+            f"none found (tried {sources or 'no source'})"
+            if looked
+            else "not looked for (no body)",
+        )
         return
-    read = " ".join(filter(None, (date["date"], date["time"]))) or "not read"
-    how = f"format {date['format']!r}" if date["format"] else "no format read it"
-    where = _selector(date["scope"])
-    _line(
-        ("date ", "bold"), date["raw"], f" → {read}  (label {date['label']!r}, {how}, in {where})"
-    )
+    _line(("date ", "bold"), date["raw"], f" → {_date_how(date)}")
     if date["note"]:
         _line("  ", (date["note"], "yellow"))
+    if len(tried) > 1:  # each source, in the layout's order
+        for each in tried:
+            used = ("  ← used", "green") if each["source"] == date["source"] else ""
+            found = f"{each['raw']} → {_date_how(each)}" if each["raw"] else "nothing there"
+            _line("  ", (each["source"], "bold"), "  ", found, used)
+
+
+def _date_how(date: dict[str, Any]) -> str:
+    read = " ".join(filter(None, (date["date"], date["time"]))) or "not read"
+    how = f"format {date['format']!r}" if date["format"] else "no format read it"
+    if date["source"] == "label":
+        return f"{read}  (label {date['label']!r}, {how}, in {_selector(date['scope'])})"
+    where = f", in {_selector(date['scope'])}" if date["scope"] else ""
+    return f"{read}  (from {date['source']}, {how}{where})"
 
 
 def _show_text(report: dict[str, Any]) -> None:

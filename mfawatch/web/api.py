@@ -92,6 +92,7 @@ def page(page_id: data.Id, session: SessionDep) -> PageDetail:
             last_updated=f.declared_date,
             last_updated_time=f.declared_time,
             last_updated_raw=f.declared_raw,
+            last_updated_source=f.declared_source,
             outcome=f.outcome,
             version_id=f.version_id,
             content_hash=digest,

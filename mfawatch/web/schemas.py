@@ -92,6 +92,9 @@ class TimelineFetch(BaseModel):
     last_updated: dt.date | None
     last_updated_time: dt.time | None = None
     last_updated_raw: str | None
+    last_updated_source: str | None = Field(
+        default=None, description="Where it came from: the layout's date source (label, meta:…)"
+    )
     outcome: str
     version_id: int | None
     content_hash: str | None

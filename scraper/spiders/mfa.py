@@ -316,11 +316,14 @@ def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: st
         result.seen = Seen.SAME_BYTES
         return
     try:
-        page = extract_page(response.text, site.layout.extract, result.lang)
+        page = extract_page(
+            response.text, site.layout.extract, result.lang, last_modified=result.last_modified
+        )
     except PageGone as exc:
         result.seen, result.error = Seen.GONE, str(exc)
     except PageBlocked as exc:  # a block changes nothing, as a 403 does
         result.seen, result.error = Seen.FAILED, str(exc)
+        result.note = block_note(response) or "blocked: the layout's block screen"
     except ExtractionFailed as exc:
         result.seen, result.error = Seen.EXTRACTION_FAILED, str(exc)
         result.note = block_note(response)  # not the layout's fault: no page to extract
@@ -328,7 +331,7 @@ def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: st
         result.seen = Seen.CONTENT
         result.title, result.text = page.title, page.text
         result.declared_raw, result.declared_date = page.declared_raw, page.declared_date
-        result.declared_time = page.declared_time
+        result.declared_time, result.declared_source = page.declared_time, page.declared_source
         result.error = page.note
         result.note = "; ".join(f"drift: {why}" for why in page.drift) or None
 

@@ -31,6 +31,8 @@ class RunReport:
     fetched: int
     errors: int
     changes: Sequence[ChangeNote]
+    # A directory's reading: missions new on its list, gone from it ("new mission seoul").
+    news: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,11 @@ def messages_for(report: RunReport) -> list[Message]:
             lines.append(f"… and {len(ordered) - MAX_LISTED} more: mfawatch changes")
         title = f"mfawatch: {report.site}: {len(ordered)} new change{'s' * (len(ordered) != 1)}"
         out.append(Message(f"{title} ({summary})", "\n".join(lines), failure=False))
+    if report.news:
+        title = (
+            f"mfawatch: {report.site}: {len(report.news)} mission{'s' * (len(report.news) != 1)}"
+        )
+        out.append(Message(f"{title} new or gone", "\n".join(report.news), failure=False))
     if report.status != "ok":
         body = (
             f"The crawl of {report.site} ended {report.status}: {report.note or 'no details'}.\n"

@@ -26,6 +26,7 @@ from kernel.config import Config
 from kernel.errors import ConfigError, SiteBusy
 from scheduler.notify import ChangeNote, RunReport, describe_target, messages_for, send
 from scheduler.timing import first_run_time, make_trigger
+from storage.directories import all_missions, event_line, events
 from storage.runs import (
     close_stale_runs,
     last_run_start,
@@ -71,24 +72,27 @@ class Service:
             },
         )
         now = dt.datetime.now(dt.UTC)
-        for site in self.config.sites:
-            schedule = site.schedule or self.options.every or self.config.schedule
+        # A directory is one job: its crawl reads the list, then crawls every mission on it.
+        jobs = [(s.name, s.schedule) for s in self.config.sites]
+        jobs += [(d.name, d.schedule) for d in self.config.directories]
+        for name, own in jobs:
+            schedule = own or self.options.every or self.config.schedule
             if not schedule:
-                raise ConfigError(f"no schedule for site {site.name!r}: give --every or --cron")
+                raise ConfigError(f"no schedule for site {name!r}: give --every or --cron")
             with self.sessions() as session:
-                last = last_run_start(session, site.name)
+                last = last_run_start(session, name)
             first = first_run_time(make_trigger(schedule), last, now)
             trigger = make_trigger(schedule, self.options.jitter, start=first)
             scheduler.add_job(
                 self.crawl_site,
                 trigger,
-                args=[site.name],
-                id=f"crawl:{site.name}",
-                name=f"crawl {site.name}",
+                args=[name],
+                id=f"crawl:{name}",
+                name=f"crawl {name}",
                 next_run_time=first,
                 replace_existing=True,
             )
-            log.info("%s: every %s; next crawl at %s", site.name, schedule, first.isoformat())
+            log.info("%s: every %s; next crawl at %s", name, schedule, first.isoformat())
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         targets = ", ".join(describe_target(u) for u in self.config.notify) or "none"
@@ -166,23 +170,27 @@ class Service:
                     mark_timed_out(session, site, started, note)
                 else:
                     close_stale_runs(session, [site], status, note)
-            runs = [r for r in list_runs(session, site=site, since=started, limit=None)]
+            names = [site]
+            if self.config.directory(site) is not None:  # and the missions it crawled
+                names += [m.name for m in all_missions(session) if m.directory == site]
+            runs = [r for n in names for r in list_runs(session, site=n, since=started, limit=None)]
             counts = run_summaries(session, [r.id for r in runs])
             reports = [
                 RunReport(
-                    site=site,
+                    site=run.site.name,
                     status=run.status,
                     note=run.note,
                     fetched=counts[run.id].fetched,
                     errors=counts[run.id].errors,
                     changes=[ChangeNote(*c) for c in new_changes(session, run.id)],
+                    news=[event_line(e.kind, e.site_name) for e in events(session, run_id=run.id)],
                 )
                 for run in runs
             ]
         for report in reports:
             log.info(
                 "%s: run ended %s: %d fetched, %d errors, %d new changes%s",
-                site, report.status, report.fetched, report.errors, len(report.changes),
+                report.site, report.status, report.fetched, report.errors, len(report.changes),
                 f" ({report.note})" if report.note else "",
             )  # fmt: skip
             send(self.config.notify, messages_for(report))

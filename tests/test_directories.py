@@ -7,8 +7,9 @@ mirrored ministry: the main site on 127.0.0.1, each mission on a loopback host o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -343,3 +344,32 @@ def test_a_bad_directory_is_one_line_from_the_command(tmp_path: Path, db_url: st
     assert result.stderr.strip().splitlines() == [
         f"mfawatch: error: {path}: directory 'az': unknown key 'host' (did you mean 'hosts'?)"
     ]
+
+
+# -- the service -----------------------------------------------------------------------------------
+
+
+def test_the_service_reads_the_directory_crawls_its_missions_and_notifies_its_news(
+    watch: Mfawatch, ministry: Ministry, tmp_path: Path
+) -> None:
+    from tests.support import wait_for
+    from tests.test_scheduler import service, webhook
+
+    def crawled(name: str) -> Callable[[list[dict[str, Any]]], bool]:
+        return lambda rs: any(r["site"] == name and r["status"] == "ok" for r in rs)
+
+    with (
+        webhook(watch, "json://127.0.0.1:{port}/hook") as receiver,
+        service(watch, tmp_path, "--every", "1h") as svc,
+    ):
+        svc.wait_runs("mission-2 crawled on schedule", crawled("mission-2"))
+        svc.wait_runs("mission-3 crawled on schedule", crawled("mission-3"))
+        wait_for(lambda: receiver.posts, "a notification")
+        assert "missions: every 1h" in svc.log()
+    runs = watch.json("runs")
+    assert {r["trigger"] for r in runs} == {"schedule"}
+    assert {"main", "missions", "mission-2", "mission-3"} <= {r["site"] for r in runs}
+    [news] = [p for p in receiver.posts if "mission" in p["title"]]
+    assert news["title"] == "mfawatch: missions: 2 missions new or gone"
+    assert news["message"].splitlines() == ["new mission mission-2", "new mission mission-3"]
+    assert ministry.outsider.requests == []

@@ -50,18 +50,19 @@ def sites(
 
 def _row(config: Config, site: Site, mission: DiscoveredSite | None) -> dict[str, Any]:
     directory = config.discovered.get(site.name)
-    if directory is None or mission is None:
+    found = mission if directory is not None else None
+    if directory is None or found is None:
         source: dict[str, Any] = {"kind": "configured", "file": str(config.path)}
     else:
-        source = {"kind": "discovered", "directory": directory, "list_url": mission.list_url}
+        source = {"kind": "discovered", "directory": directory, "list_url": found.list_url}
     return {
         "name": site.name,
         "in_effect": True,
         "source": source,
         "layout": site.layout.name,
         "start_urls": list(site.start_urls),
-        "first_seen_at": iso(mission.first_seen_at) if source["kind"] == "discovered" else None,
-        "last_seen_at": iso(mission.last_seen_at) if source["kind"] == "discovered" else None,
+        "first_seen_at": iso(found.first_seen_at) if found else None,
+        "last_seen_at": iso(found.last_seen_at) if found else None,
         "gone_at": None,
         "why_not": None,
     }

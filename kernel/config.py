@@ -29,8 +29,9 @@ DEFAULT_SITES = Path(__file__).with_name("sites.toml")
 
 # Every key each table may hold: any other is a typo, named with the nearest valid key.
 # ([settings] holds Scrapy settings and is open; see SETTINGS below.)
-TOP_KEYS = ("contact", "settings", "sites", "layouts", "notify", "schedule")
+TOP_KEYS = ("contact", "settings", "sites", "directories", "layouts", "notify", "schedule")
 SITE_KEYS = ("name", "layout", "start_urls", "allowed_domains", "schedule")
+DIRECTORY_KEYS = ("name", "layout", "list_urls", "hosts", "start_paths", "site_name", "schedule")
 LAYOUT_KEYS = (
     "name", "languages", "strip_path_prefixes", "menus", "sitemaps", "pages", "extract",
 )  # fmt: skip
@@ -172,6 +173,21 @@ class Site:
 
 
 @dataclass(frozen=True)
+class Directory:
+    """A page listing a ministry's missions: each linked host that ``hosts`` matches (whole)
+    is watched as a site of its own, named by ``site_name`` (a template over the host and the
+    pattern's groups), with this layout and these start paths. See kernel.directory."""
+
+    name: str
+    layout: Layout
+    list_urls: tuple[str, ...]
+    hosts: re.Pattern[str]
+    start_paths: tuple[str, ...]
+    site_name: str
+    schedule: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     sites: tuple[Site, ...]
@@ -182,6 +198,12 @@ class Config:
     notify: tuple[str, ...] = field(default=(), repr=False)
     # The file's own [layouts], also those no site uses yet, by name.
     own_layouts: dict[str, Layout] = field(default_factory=dict, repr=False)
+    directories: tuple[Directory, ...] = ()
+    # Of ``sites``, those a directory listed (kernel.directory.with_missions): site -> directory.
+    discovered: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def directory(self, name: str) -> Directory | None:
+        return next((d for d in self.directories if d.name == name), None)
 
     def site(self, name: str) -> Site:
         for site in self.sites:
@@ -283,14 +305,23 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             cache[name] = load_layout(name, custom)
         except ConfigError as exc:
             raise ConfigError(f"{chosen}: {exc}") from None
-    sites_data = data.get("sites")
-    if not isinstance(sites_data, list) or not sites_data:
-        raise ConfigError(f"{chosen}: no [[sites]] entries")
+    sites_data = data.get("sites", [])
+    directories_data = data.get("directories", [])
+    if not isinstance(directories_data, list):
+        raise ConfigError(f"{chosen}: 'directories' must be [[directories]] tables")
+    if not isinstance(sites_data, list) or not (sites_data or directories_data):
+        raise ConfigError(f"{chosen}: no [[sites]] (or [[directories]]) entries")
     sites = tuple(_site(chosen, i, raw, custom, cache) for i, raw in enumerate(sites_data))
-    names = [s.name for s in sites]
+    directories = tuple(
+        _directory(chosen, i, raw, custom, cache) for i, raw in enumerate(directories_data)
+    )
+    # A directory's name is a site's in the archive too (its runs are the list's readings).
+    names = [s.name for s in sites] + [d.name for d in directories]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ConfigError(f"{chosen}: site names must be unique; repeated: {', '.join(dupes)}")
+        raise ConfigError(
+            f"{chosen}: site and directory names must be unique; repeated: {', '.join(dupes)}"
+        )
     _check_hosts(chosen, sites)
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
@@ -313,6 +344,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         schedule=schedule or None,
         notify=tuple(notify),
         own_layouts={n: cache[n] for n in custom},
+        directories=directories,
     )
 
 
@@ -560,26 +592,8 @@ def _site(path: Path, i: int, raw: Any, custom: dict[str, Any], cache: dict[str,
         raise ConfigError(f"{where}: 'name' must be a word like \"embassy-seoul\"")
     where = f"{path}: site {name!r}"
     _check_keys(raw, SITE_KEYS, where)
-    layout_name = raw.get("layout")
-    if not isinstance(layout_name, str):
-        raise ConfigError(f"{where}: 'layout' must name a layout")
-    if layout_name not in cache:
-        try:
-            cache[layout_name] = load_layout(layout_name, custom)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-    urls = raw.get("start_urls")
-    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
-        raise ConfigError(f"{where}: 'start_urls' must be a non-empty list of URLs")
-    hosts = []
-    for url in urls:
-        try:
-            parts = urlsplit(url)
-            hosts.append(_host(parts))  # reads the port, which checks it
-        except ValueError as exc:
-            raise ConfigError(f"{where}: start_urls: not a valid URL: {url!r} ({exc})") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{where}: start_urls: not an http(s) URL: {url!r}")
+    layout = _named_layout(where, raw, custom, cache)
+    urls = _urls(raw, "start_urls", where)
     domains = raw.get("allowed_domains")
     if domains is None:
         domains = sorted({(urlsplit(u).hostname or "").removeprefix("www.") for u in urls})
@@ -588,11 +602,102 @@ def _site(path: Path, i: int, raw: Any, custom: dict[str, Any], cache: dict[str,
     schedule = _optional_string(path, raw, "schedule", f"site {name!r}")
     return Site(
         name=name,
-        layout=cache[layout_name],
+        layout=layout,
         start_urls=tuple(urls),
         allowed_domains=tuple(domains),
         schedule=schedule or None,
     )
+
+
+def _urls(raw: dict[str, Any], key: str, where: str) -> list[str]:
+    """A non-empty list of http(s) URLs, each parsed as the crawl parses it (ports too)."""
+    urls = raw.get(key)
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+        raise ConfigError(f"{where}: {key!r} must be a non-empty list of URLs")
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            _host(parts)  # reads the port, which checks it
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {key}: not a valid URL: {url!r} ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{where}: {key}: not an http(s) URL: {url!r}")
+    return urls
+
+
+def _directory(
+    path: Path, i: int, raw: Any, custom: dict[str, Any], cache: dict[str, Layout]
+) -> Directory:
+    where = f"{path}: directory #{i + 1}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: each [[directories]] entry must be a table")
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][\w.-]*", name):
+        raise ConfigError(f"{where}: 'name' must be a word like \"az-missions\"")
+    where = f"{path}: directory {name!r}"
+    _check_keys(raw, DIRECTORY_KEYS, where)
+    layout = _named_layout(where, raw, custom, cache)
+    list_urls = _urls(raw, "list_urls", where)
+    for key in ("hosts", "start_paths"):
+        if key not in raw:
+            raise ConfigError(f"{where}: missing key {key!r}")
+    try:
+        hosts = _regex(_string(raw["hosts"], "hosts"), "hosts")
+        paths = _strings(raw["start_paths"], "start_paths")
+        site_name = _string(
+            raw.get("site_name", "{mission}" if "mission" in hosts.groupindex else "{host}"),
+            "site_name",
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if not paths or not all(p.startswith("/") and not p.startswith("//") for p in paths):
+        raise ConfigError(
+            f'{where}: start_paths: expected paths on each mission\'s site (such as "/en"), '
+            f"got {_show(list(paths))}"
+        )
+    _check_site_name(where, site_name, hosts)
+    schedule = _optional_string(path, raw, "schedule", f"directory {name!r}")
+    return Directory(
+        name=name,
+        layout=layout,
+        list_urls=tuple(list_urls),
+        hosts=hosts,
+        start_paths=paths,
+        site_name=site_name,
+        schedule=schedule or None,
+    )
+
+
+def _named_layout(
+    where: str, raw: dict[str, Any], custom: dict[str, Any], cache: dict[str, Layout]
+) -> Layout:
+    """The layout a site or directory names, loaded once per file."""
+    layout_name = raw.get("layout")
+    if not isinstance(layout_name, str):
+        raise ConfigError(f"{where}: 'layout' must name a layout")
+    if layout_name not in cache:
+        try:
+            cache[layout_name] = load_layout(layout_name, custom)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return cache[layout_name]
+
+
+def _check_site_name(where: str, site_name: str, hosts: re.Pattern[str]) -> None:
+    """A mission's name template names {host} or groups of the hosts pattern, nothing else."""
+    groups = ("host", *hosts.groupindex)
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(site_name) if f is not None]
+    except ValueError as exc:
+        raise ConfigError(f"{where}: site_name: {site_name!r} is not a template ({exc})") from None
+    for field_name in fields:
+        if field_name not in groups:
+            raise ConfigError(
+                f"{where}: site_name: {site_name!r} names {{{field_name}}}, which is neither "
+                f"{{host}} nor a group of 'hosts' (groups: {', '.join(groups)})"
+            )
+    if not fields:
+        raise ConfigError(f"{where}: site_name: {site_name!r} names no {{host}} or group")
 
 
 def url_host(url: str) -> str:

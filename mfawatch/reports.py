@@ -79,6 +79,8 @@ class Report:
     generated_at: dt.datetime
     filters: ReportFilters
     changes: list[ReportChange] = field(default_factory=list)
+    # Missions new on a directory's list, gone from it, back (storage.directories), oldest first.
+    missions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def sites(self) -> list[str]:
@@ -116,10 +118,27 @@ def gather_report(
     texts = change_texts(session, changes)
     ordered = sorted(changes, key=lambda c: kind_rank(c.kind))  # stable: newest first within
     report = Report(now or dt.datetime.now(dt.UTC), filters)
+    report.missions = _mission_events(session, filters)
     for change in ordered:
         pieces = change_pieces(change, texts)
         report.changes.append(ReportChange(change_detail(change), pieces, excerpt(pieces)))
     return report
+
+
+def _mission_events(session: Session, filters: ReportFilters) -> list[dict[str, Any]]:
+    from storage.directories import event_line, events
+
+    names = [filters.site] if filters.site else None
+    return [
+        {
+            "at": iso(e.at),
+            "directory": e.directory,
+            "site": e.site_name,
+            "event": e.kind,
+            "line": event_line(e.kind, e.site_name),
+        }
+        for e in events(session, since=filters.since, names=names)
+    ]
 
 
 def _load_details(session: Session, ids: Sequence[int], chunk: int = 500) -> None:
@@ -152,6 +171,7 @@ def report_json(report: Report) -> str:
         "filters": report.filters.as_json(),
         "period": report.period,
         "summary": report.summary,
+        "missions": report.missions,
         "changes": [{**c.detail, "diff": diff_json(c.pieces)} for c in report.changes],
     }
     return json_text(data) + "\n"

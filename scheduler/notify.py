@@ -37,6 +37,8 @@ class RunReport:
     changes: Sequence[ChangeNote]
     drifted: int = 0  # fetches flagged as layout drift
     drift: Sequence[tuple[str, str]] = ()  # (URL, note) of the first of them
+    # A directory's reading: missions new on its list, gone from it ("new mission seoul").
+    news: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,11 @@ def messages_for(report: RunReport) -> list[Message]:
         out.append(Message(f"{title} ({summary})", "\n".join(lines), failure=False))
     if report.drifted:
         out.append(_drift_message(report))
+    if report.news:
+        title = (
+            f"mfawatch: {report.site}: {len(report.news)} mission{'s' * (len(report.news) != 1)}"
+        )
+        out.append(Message(f"{title} new or gone", "\n".join(report.news), failure=False))
     if report.status != "ok":
         note = printable(report.note or "no details")
         body = (

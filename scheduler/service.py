@@ -26,6 +26,7 @@ from kernel.config import Config
 from kernel.errors import ConfigError, SiteBusy
 from scheduler.notify import ChangeNote, RunReport, describe_target, messages_for, send
 from scheduler.timing import first_run_time, make_trigger
+from storage.directories import all_missions, event_line, events
 from storage.runs import (
     close_stale_runs,
     drift_notes,
@@ -72,24 +73,27 @@ class Service:
             },
         )
         now = dt.datetime.now(dt.UTC)
-        for site in self.config.sites:
-            schedule = site.schedule or self.options.every or self.config.schedule
+        # A directory is one job: its crawl reads the list, then crawls every mission on it.
+        jobs = [(s.name, s.schedule) for s in self.config.sites]
+        jobs += [(d.name, d.schedule) for d in self.config.directories]
+        for name, own in jobs:
+            schedule = own or self.options.every or self.config.schedule
             if not schedule:
-                raise ConfigError(f"no schedule for site {site.name!r}: give --every or --cron")
+                raise ConfigError(f"no schedule for site {name!r}: give --every or --cron")
             with self.sessions() as session:
-                last = last_run_start(session, site.name)
+                last = last_run_start(session, name)
             first = first_run_time(make_trigger(schedule), last, now)
             trigger = make_trigger(schedule, self.options.jitter, start=first)
             scheduler.add_job(
                 self.crawl_site,
                 trigger,
-                args=[site.name],
-                id=f"crawl:{site.name}",
-                name=f"crawl {site.name}",
+                args=[name],
+                id=f"crawl:{name}",
+                name=f"crawl {name}",
                 next_run_time=first,
                 replace_existing=True,
             )
-            log.info("%s: every %s; next crawl at %s", site.name, schedule, first.isoformat())
+            log.info("%s: every %s; next crawl at %s", name, schedule, first.isoformat())
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         targets = ", ".join(describe_target(u) for u in self.config.notify) or "none"
@@ -167,11 +171,14 @@ class Service:
                     mark_timed_out(session, site, started, note)
                 else:
                     close_stale_runs(session, [site], status, note)
-            reports = run_reports(session, site, started)
+            names = [site]
+            if self.config.directory(site) is not None:  # and the missions it crawled
+                names += [m.name for m in all_missions(session) if m.directory == site]
+            reports = run_reports(session, names, started)
         for report in reports:
             log.info(
                 "%s: run ended %s: %d fetched, %d errors, %d new changes%s",
-                site, report.status, report.fetched, report.errors, len(report.changes),
+                report.site, report.status, report.fetched, report.errors, len(report.changes),
                 f" ({report.note})" if report.note else "",
             )  # fmt: skip
             send(self.config.notify, messages_for(report))
@@ -189,13 +196,13 @@ class Service:
             self._changed.wait_for(lambda: not self._active, timeout=30)
 
 
-def run_reports(session: Session, site: str, since: dt.datetime) -> list[RunReport]:
-    """What to notify about the site's runs started since ``since``."""
-    runs = list_runs(session, site=site, since=since, limit=None)
+def run_reports(session: Session, sites: list[str], since: dt.datetime) -> list[RunReport]:
+    """What to notify about the sites' runs started since ``since``."""
+    runs = [r for n in sites for r in list_runs(session, site=n, since=since, limit=None)]
     counts = run_summaries(session, [r.id for r in runs])
     return [
         RunReport(
-            site=site,
+            site=run.site.name,
             status=run.status,
             note=run.note,
             fetched=counts[run.id].fetched,
@@ -203,6 +210,7 @@ def run_reports(session: Session, site: str, since: dt.datetime) -> list[RunRepo
             changes=[ChangeNote(*c) for c in new_changes(session, run.id)],
             drifted=counts[run.id].drifted,
             drift=drift_notes(session, run.id) if counts[run.id].drifted else (),
+            news=[event_line(e.kind, e.site_name) for e in events(session, run_id=run.id)],
         )
         for run in runs
     ]

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kernel.errors import MfawatchError
@@ -35,6 +35,8 @@ class Crawled:
     run_ids: list[int]
     statuses: dict[str, str]
     signum: int | None
+    # What reading the directories found, one line each ("az-missions: new mission seoul").
+    news: list[str] = field(default_factory=list)
 
     def exit_code(self) -> int:
         """0 if every site's run is "ok"; 1 if not, or if no run began; 128 + the signal if a
@@ -63,16 +65,24 @@ def run(
     jobs: int = 1,
     verbose: bool = False,
 ) -> Crawled:
-    """Crawl the sites ``names`` of ``config`` in ``jobs`` processes (at most one per site).
+    """Crawl the sites ``names`` of ``config`` (none: all) in ``jobs`` processes (at most one
+    per site). The directories among the names (all, for none) are read first, and stand for
+    the missions they list (scraper.directories).
 
     ``sessions`` is the process's session factory (its schema up to date), ``db_url`` the URL
-    it was opened with (None: the default), which names the sites' locks. Raises SiteBusy if
-    another process is crawling one of the sites, before anything is crawled.
+    it was opened with (None: the default), which names the sites' locks. Raises ConfigError
+    for a name that is no site, SiteBusy if another process is crawling one of the sites,
+    before anything is crawled.
     """
+    from scraper.directories import resolve
     from scraper.locks import site_locks
     from storage.db import database_url
     from storage.runs import close_stale_runs, list_runs
 
+    resolved = resolve(config, sessions, db_url, names, trigger)
+    config, names = resolved.config, resolved.names
+    if not names:  # only directories, listing nobody
+        return Crawled(resolved.run_ids, resolved.statuses, None, resolved.news)
     groups = split_sites(names, jobs)
     stop = Stop()
     calls = [
@@ -93,7 +103,9 @@ def run(
         with sessions() as session:
             found = {r.site.name: r.status for r in list_runs(session, ids=run_ids, limit=None)}
     statuses = {name: found.get(name, "not crawled") for name in names}
-    return Crawled(run_ids, statuses, stop.signum)
+    return Crawled(
+        resolved.run_ids + run_ids, {**resolved.statuses, **statuses}, stop.signum, resolved.news
+    )
 
 
 def split_sites(names: list[str], jobs: int) -> list[list[str]]:
@@ -311,14 +323,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = load_config(args.config)
-        names = [config.site(n).name for n in args.site.split(",") if n]
+        names = [n for n in args.site.split(",") if n]  # checked by run(): missions too
         parse_settings(args.overrides)
         if args.jobs < 1:
             raise MfawatchError("--jobs must be 1 or more")
         sessions = open_database(None)
         try:
             crawled = run(
-                config, sessions, None, names or [s.name for s in config.sites],
+                config, sessions, None, names,
                 trigger=args.trigger, overrides=args.overrides, jobs=args.jobs,
                 verbose=args.verbose,
             )  # fmt: skip
@@ -330,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # before the crawl's own handlers were installed
         print("mfawatch: interrupted", file=sys.stderr)
         return 130
+    for line in crawled.news:
+        print(f"mfawatch: {printable(line)}", file=sys.stderr)
     problem = crawled.problem()
     if problem:
         print(problem, file=sys.stderr)

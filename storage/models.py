@@ -246,3 +246,33 @@ class Review(Base):
     reviewer: Mapped[str | None] = mapped_column(String(100))
 
     change: Mapped[Change] = relationship(back_populates="reviews")
+
+
+class DiscoveredSite(Base):
+    """A site that a directory's list linked (a ministry's mission), not one of the sites file:
+    when the list first and last showed it, and when it left the list (None while listed)."""
+
+    __tablename__ = "discovered_sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    directory: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # its site's name
+    host: Mapped[str] = mapped_column(String(255))  # as page identities name it
+    origin: Mapped[str] = mapped_column(Text)  # scheme://host[:port] as linked
+    list_url: Mapped[str] = mapped_column(Text)  # the list page that linked it
+    first_seen_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    gone_at: Mapped[dt.datetime | None]
+
+
+class DirectoryEvent(Base):
+    """A mission appearing on a directory's list, leaving it, or coming back: news."""
+
+    __tablename__ = "directory_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    directory: Mapped[str] = mapped_column(String(100))
+    site_name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # storage.directories.EVENTS
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)

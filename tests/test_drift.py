@@ -50,7 +50,7 @@ def shown_notes(mfawatch: Any) -> str:
 def notifications(sessions: Any, since: dt.datetime) -> list[Any]:
     """What the service would send about seoul's runs since ``since``."""
     with sessions() as session:
-        reports = run_reports(session, "seoul", since)
+        reports = run_reports(session, ["seoul"], since)
     return [message for report in reports for message in messages_for(report)]
 
 

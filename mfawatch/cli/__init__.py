@@ -29,11 +29,12 @@ COMMANDS = {
     "report": "mfawatch.cli.report",
     "serve": "mfawatch.cli.web",
     "layout": "mfawatch.cli.layout",
+    "sites": "mfawatch.cli.sites",
 }
 
 
 # Short-lived commands: they run with the cyclic garbage collector off (see main()).
-QUICK = {"changes", "diff", "review", "history", "show", "pages", "runs"}
+QUICK = {"changes", "diff", "review", "history", "show", "pages", "runs", "sites"}
 
 
 # The only commands that may create a database (and its tables); the others, queries and

@@ -45,8 +45,8 @@ def crawl(
     state: State = ctx.obj
     state.use_config(config_path)
     config = state.config()  # a bad sites file fails here, before Scrapy starts
-    names = [config.site(n).name for n in (site or "").split(",") if n]
-    names = names or [s.name for s in config.sites]
+    # Checked by the crawl: a name may be a directory's, or a mission's it listed.
+    names = [n for n in (site or "").split(",") if n]
     overrides = setting or []
     from scraper.crawl import parse_settings
 
@@ -75,12 +75,15 @@ def crawl(
         raise typer.Exit(crawled.exit_code())
     with sessions() as session:
         summary = total_summary(session, crawled.run_ids)
-    _print_summary(summary, crawled.statuses)
+    _print_summary(summary, crawled.statuses, crawled.news)
     raise typer.Exit(crawled.exit_code())
 
 
-def _print_summary(summary: Any, statuses: dict[str, str]) -> None:
+def _print_summary(summary: Any, statuses: dict[str, str], news: list[str]) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    from kernel.text import printable
 
     table = Table(title="Crawl summary", show_header=False)
     table.add_row("sites", ", ".join(f"{name} ({status})" for name, status in statuses.items()))
@@ -99,3 +102,7 @@ def _print_summary(summary: Any, statuses: dict[str, str]) -> None:
     else:
         table.add_row("new changes", "none")
     console().print(table)
+    # The directories' news, a line each, unwrapped: missions new or gone, a list that listed
+    # nobody (and why).
+    for line in news:
+        console().print(Text(printable(line)), soft_wrap=True)

@@ -8,6 +8,7 @@ Every string that comes from a parameter is HTML-escaped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -17,6 +18,8 @@ from .chrome import page_shell
 DATE_STYLES = ("own_element", "in_paragraph_bold", "odd_spacing")
 DEFAULT_LANGS = ("az", "en")
 RELATIONS_IDS = (35, 36, 37, 38)
+# Where the main site lists its missions abroad (public scrapers of today's site use it).
+MISSIONS_LIST_PATH = "/en/category/azerbaijani-missions-abroad"
 
 # Menu links of the relations sections. They copy the site's quirks: a slug, no slug, the
 # `/index.php` prefix. Each (lang, id) has exactly one URL so page identity stays unambiguous.
@@ -164,6 +167,22 @@ def embassy_site(mission: str = "seoul", langs: tuple[str, ...] = ("en", "az")) 
                 mission, lang, section_id, langs=switcher
             )
     return site
+
+
+def missions_list_page(links: Sequence[tuple[str, str]], *, lang: str = "en") -> str:
+    """The main site's list of missions abroad: a link to each (label, URL as given), in the
+    site's chrome, whose own links (home, banners, social media) lead elsewhere."""
+    items = "\n".join(
+        f'<li class="section_missions_item"><a href="{escape(url)}">{escape(label)}</a></li>'
+        for label, url in links
+    )
+    main = (
+        '<div class="section_missions">\n<h1 class="section_missions--title">'
+        f'{escape(texts.label(lang, "missions"))}</h1>\n<ul class="section_missions_list">\n'
+        f"{items}\n</ul>\n</div>"
+    )
+    title = texts.label(lang, "missions")
+    return page_shell(mission="mfa", lang=lang, title=title, main=main, menu=relations_menu(lang))
 
 
 def article_html(

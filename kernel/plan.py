@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.captures import Capture
 from kernel.detect import VOUCHED, ChangeKind, Known, Observation, PageStatus, Seen, classify_change
-from kernel.status import Outcome
+from kernel.status import FetchSource, Outcome
 from kernel.text import bytes_hash
 from kernel.text import text_hash as hash_text
 
@@ -40,6 +41,7 @@ class FetchResult:
     declared_date: dt.date | None = None
     error: str | None = None
     declared_time: dt.time | None = None  # when the declared text gives a time of day
+    capture: Capture | None = None  # a web archive's capture of the page, not a crawl
 
     # The hashes are computed once per text and per body, however many ask; kept apart from
     # the fields (a Scrapy item's), and taken again if the text or the bytes are replaced.
@@ -146,6 +148,7 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
         "declared_time": declared[2],
         "outcome": outcome,
         "error": result.error,
+        **_capture_columns(result.capture),
     }
     has_body = result.raw is not None and result.seen in _BODY_SEEN
     return Plan(
@@ -164,6 +167,19 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
             obs.declared_time,
         ),
     )
+
+
+def _capture_columns(capture: Capture | None) -> dict[str, Any]:
+    """A fetch's source, and the identity of the archive's capture it was (if one)."""
+    if capture is None:
+        return {"source": FetchSource.LIVE, "archive_url": None, "archive_digest": None,
+                "archive_key": None}  # fmt: skip
+    return {
+        "source": capture.source,
+        "archive_url": capture.url,
+        "archive_digest": capture.digest,
+        "archive_key": capture.key,
+    }
 
 
 def _declared(known: PageSnapshot | None) -> tuple[str | None, dt.date | None, dt.time | None]:

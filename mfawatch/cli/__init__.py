@@ -29,6 +29,7 @@ COMMANDS = {
     "report": "mfawatch.cli.report",
     "serve": "mfawatch.cli.web",
     "layout": "mfawatch.cli.layout",
+    "backfill": "mfawatch.cli.backfill",
 }
 
 
@@ -38,7 +39,7 @@ QUICK = {"changes", "diff", "review", "history", "show", "pages", "runs"}
 
 # The only commands that may create a database (and its tables); the others, queries and
 # `review` and `serve`, need an archive that exists and say so when there is none.
-CREATES = {"crawl", "schedule", "demo"}
+CREATES = {"crawl", "schedule", "demo", "backfill"}
 
 
 class _Commands(LazyGroup):

@@ -42,6 +42,8 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
                 "error": fetch.error,
                 "url": fetch.url,
                 "final_url": fetch.final_url,
+                "source": fetch.source,  # live, or the web archive it was captured by
+                "archive_url": fetch.archive_url,
             }
             for fetch, digest in page_history(session, page.id)
         ]
@@ -53,10 +55,11 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
     from rich.text import Text
 
     console().print(Text(f"{printable(head['url'])}  ({head['key']}, {head['status']})"))
-    table = Table("fetched", "HTTP", "last updated", "content", "outcome", "note")
+    table = Table("fetched", "from", "HTTP", "last updated", "content", "outcome", "note")
     for row in rows:
         table.add_row(
             row["fetched_at"][:19].replace("T", " "),
+            row["source"],
             str(row["http_status"] or "-"),
             declared_text(row["last_updated"], row["last_updated_time"])
             or (row["last_updated_raw"] and "?")
@@ -91,6 +94,8 @@ def show(
             "key": page.key,
             "at": iso(when),
             "fetched_at": iso(fetch.fetched_at),
+            "source": fetch.source,  # live, or the web archive whose capture tells it
+            "archive_url": fetch.archive_url,
             "status": "removed" if version is None else "present",
             "title": version.title if version else None,
             "last_updated": iso(fetch.declared_date) if version else None,
@@ -104,7 +109,10 @@ def show(
         return
     from rich.text import Text
 
-    header = f"{data['url']}  as fetched {data['fetched_at']}"
+    seen = "as fetched" if fetch.source == "live" else f"as captured by {fetch.source}"
+    header = f"{data['url']}  {seen} {data['fetched_at']}"
+    if fetch.archive_url:
+        header += f" ({fetch.archive_url})"
     if version is None:
         gone = f"{header}: the page was gone ({fetch.error or 'removed'})"
         console().print(Text(printable(gone)))

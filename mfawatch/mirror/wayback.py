@@ -93,7 +93,7 @@ class FakeWayback:
     @property
     def base(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def add(self, url: str, when: dt.datetime, body: bytes | str, **kwargs: object) -> Stored:
         raw = body.encode() if isinstance(body, str) else body

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +178,9 @@ def current_revision(engine: Engine) -> str | None:
 def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 
-    cfg = Config()
+    # Alembic's default stdout is the one of the moment it was imported (a default argument),
+    # which may since have been closed (a command run in process by a test's CliRunner).
+    cfg = Config(stdout=sys.stdout)
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg

@@ -42,3 +42,13 @@ class SiteBusy(MfawatchError):
     """Raised by ``scraper.locks`` when another live process is crawling the site."""
 
     exit_code = 3  # the scheduler tells "busy" from a real failure by it
+
+
+class ArchiveError(MfawatchError):
+    """Raised by ``scraper.wayback`` when a web archive cannot be read: unreachable, answering
+    errors or what is not its API, or refusing (rate limits past the retries)."""
+
+
+class ArchiveUnreachable(ArchiveError):
+    """Raised by ``scraper.wayback`` when the archive cannot be reached at all, or keeps
+    answering 429: nothing more can be done in this backfill."""

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.captures import Capture
 from kernel.config import LABEL_SOURCE
 from kernel.detect import VOUCHED, ChangeKind, Known, Observation, PageStatus, Seen, classify_change
-from kernel.status import Outcome
+from kernel.status import FetchSource, Outcome
 from kernel.text import bytes_hash
 from kernel.text import text_hash as hash_text
 
@@ -45,6 +46,7 @@ class FetchResult:
     note: str | None = None
     # The layout's date source the declared value came from (kernel.config.DATE_SOURCE).
     declared_source: str | None = None
+    capture: Capture | None = None  # a web archive's capture of the page, not a crawl
 
     # The hashes are computed once per text and per body, however many ask; kept apart from
     # the fields (a Scrapy item's), and taken again if the text or the bytes are replaced.
@@ -159,6 +161,7 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
         "outcome": outcome,
         "error": result.error,
         "note": _fetch_note(known, result, new_text),
+        **_capture_columns(result.capture),
     }
     has_body = result.raw is not None and result.seen in _BODY_SEEN
     return Plan(
@@ -202,6 +205,19 @@ def _label_lost(known: PageSnapshot, result: FetchResult) -> bool:
     metadata instead does not make up for it: storage.runs counts the same)."""
     had = known.declared_raw is not None and known.declared_source in (None, LABEL_SOURCE)
     return had and (result.declared_raw is None or result.declared_source != LABEL_SOURCE)
+
+
+def _capture_columns(capture: Capture | None) -> dict[str, Any]:
+    """A fetch's source, and the identity of the archive's capture it was (if one)."""
+    if capture is None:
+        return {"source": FetchSource.LIVE, "archive_url": None, "archive_digest": None,
+                "archive_key": None}  # fmt: skip
+    return {
+        "source": capture.source,
+        "archive_url": capture.url,
+        "archive_digest": capture.digest,
+        "archive_key": capture.key,
+    }
 
 
 def _declared(

@@ -40,8 +40,19 @@ class ReviewStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     DISMISSED = "dismissed"
+    # A change found in an archive's past (mfawatch backfill): kept out of the queue unless
+    # asked (`backfill --queue`, or `review --reopen`), so years of history do not flood it.
+    UNQUEUED = "unqueued"
 
 
 REVIEW_STATES = tuple(ReviewStatus)
 # What a review listing can be filtered by: a status, or every change.
 REVIEW_FILTERS = (*REVIEW_STATES, "all")
+
+
+class FetchSource(StrEnum):
+    """Where a fetch's bytes came from: the site itself, or a web archive's capture of it."""
+
+    LIVE = "live"  # crawled
+    WAYBACK = "wayback"  # a Wayback Machine capture (mfawatch backfill)
+    WARC = "warc"  # a record of a WARC file

@@ -53,6 +53,7 @@ def change_summary(change: Change) -> dict[str, Any]:
         "new_last_updated_time": iso(change.new_declared_time),
         "words_added": change.words_added,
         "words_removed": change.words_removed,
+        "historical": change.historical,
     }
 
 

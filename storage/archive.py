@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from kernel.detect import ChangeKind, PageStatus
 from kernel.diffing import change_diff, diff_stats
 from kernel.plan import FetchResult, PageSnapshot, Plan, plan_fetch
-from kernel.status import GOOD_OUTCOMES, Outcome, ReviewStatus
+from kernel.status import GOOD_OUTCOMES, FetchSource, Outcome, ReviewStatus
 from storage import content
 from storage.content import find_body, new_body, new_version, read_text
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Run
@@ -41,7 +41,7 @@ class Recorded:
 class RunContext:
     """What each fetch of a run needs to know of it: read once per run by CrawlWriter."""
 
-    run_id: int
+    run_id: int | None  # None: not a crawl's (an archive's captures, mfawatch backfill)
     site_id: int
     site: str
     baseline: bool  # the site's first crawl: pages found are not changes
@@ -136,7 +136,7 @@ def carry_out(
 
 
 def fetch_row(
-    plan: Plan, run_id: int, page_id: int, body_id: int | None, version_id: int | None
+    plan: Plan, run_id: int | None, page_id: int, body_id: int | None, version_id: int | None
 ) -> dict[str, Any]:
     """The fetch row a plan writes, with the ids the executor found or stored."""
     ids = {"page_id": page_id, "run_id": run_id, "body_id": body_id, "version_id": version_id}
@@ -224,20 +224,29 @@ def _change(
             read_text(session, new) if new else None,
         )
     )
-    last_good = session.scalar(
-        select(func.max(Fetch.id)).where(
-            Fetch.page_id == page.id, Fetch.id != fetch.id, Fetch.outcome.in_(GOOD_OUTCOMES)
-        )
-    )
+    # The last good fetch before this one in time (an archive's captures may be recorded
+    # after fetches that came later, so not the highest id).
+    last_good = session.execute(
+        select(Fetch.id, Fetch.source)
+        .where(Fetch.page_id == page.id, Fetch.id != fetch.id, Fetch.outcome.in_(GOOD_OUTCOMES))
+        .where(Fetch.fetched_at <= fetch.fetched_at)
+        .order_by(Fetch.fetched_at.desc(), Fetch.id.desc())
+        .limit(1)
+    ).first()
+    # A change whose window starts (or ends) at an archive's capture happened before watching
+    # began: historical, and not queued (mfawatch backfill queues them when asked).
+    sources = {plan.fetch.get("source", FetchSource.LIVE), last_good[1] if last_good else None}
+    historical = bool(sources - {FetchSource.LIVE, None})
     old_declared, old_time, new_declared, new_time = plan.declared_move
     change = Change(
         page_id=page.id,
         kind=plan.kind,
-        status=ReviewStatus.PENDING,
+        status=ReviewStatus.UNQUEUED if historical else ReviewStatus.PENDING,
+        historical=historical,
         detected_at=fetch.fetched_at,
         old_version_id=old.id if old else None,
         new_version_id=new.id if new else None,
-        old_fetch_id=last_good,
+        old_fetch_id=last_good[0] if last_good else None,
         new_fetch_id=fetch.id,
         old_declared=old_declared,
         new_declared=new_declared,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 DEFAULT_URL = "sqlite:///mfawatch.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration; tests/test_migrations.py checks it against the scripts.
-HEAD = "0010"
+HEAD = "0011"
 
 
 def database_url(url: str | None = None) -> str:
@@ -177,7 +178,9 @@ def current_revision(engine: Engine) -> str | None:
 def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 
-    cfg = Config()
+    # Alembic's default stdout is the one of the moment it was imported (a default argument),
+    # which may since have been closed (a command run in process by a test's CliRunner).
+    cfg = Config(stdout=sys.stdout)
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg

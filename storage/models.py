@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -190,6 +192,12 @@ class Fetch(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # A warning, not a failure: "drift: ..." (layout drift), "blocked: ..." (kernel.plan).
     note: Mapped[str | None] = mapped_column(Text)
+    # kernel.status.FetchSource: crawled, or a web archive's capture (mfawatch backfill); a
+    # capture keeps its memento's URL, the archive's digest and its identity (kernel.captures).
+    source: Mapped[str] = mapped_column(String(10), default="live", server_default="live")
+    archive_url: Mapped[str | None] = mapped_column(Text)
+    archive_digest: Mapped[str | None] = mapped_column(Text)
+    archive_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     page: Mapped[Page] = relationship()
     version: Mapped[ContentVersion | None] = relationship()
@@ -224,6 +232,9 @@ class Change(Base):
     new_declared_time: Mapped[dt.time | None]
     words_added: Mapped[int] = mapped_column(default=0)
     words_removed: Mapped[int] = mapped_column(default=0)
+    # Found in a web archive's past (its window starts at an archive capture): not queued
+    # unless asked (kernel.status.ReviewStatus.UNQUEUED).
+    historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     page: Mapped[Page] = relationship()
     old_version: Mapped[ContentVersion | None] = relationship(foreign_keys=[old_version_id])

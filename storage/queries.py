@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 if TYPE_CHECKING:
@@ -58,10 +58,13 @@ class KnownPage:
 
 def known_pages(session: Session, site_name: str) -> list[KnownPage]:
     """Pages the archive has for a site: every crawl re-checks them, linked or not."""
+    # The latest in time: an archive's captures (mfawatch backfill) may have later ids.
     last_good = (
-        select(func.max(Fetch.id))
+        select(Fetch.id)
         .where(Fetch.page_id == Page.id, Fetch.outcome.in_(GOOD_OUTCOMES))
         .where(Fetch.body_id.is_not(None))
+        .order_by(Fetch.fetched_at.desc(), Fetch.id.desc())
+        .limit(1)
         .correlate(Page)
         .scalar_subquery()
     )
@@ -106,6 +109,7 @@ def list_changes(
     site: str | None = None,
     since: dt.datetime | None = None,
     limit: int | None = None,
+    historical: bool | None = None,  # True: only those found in an archive's past; False: none
 ) -> Sequence[Change]:
     query = (
         select(Change)
@@ -122,6 +126,8 @@ def list_changes(
         query = query.where(Site.name == site)
     if since:
         query = query.where(Change.detected_at >= since)
+    if historical is not None:
+        query = query.where(Change.historical.is_(historical))
     if limit:
         query = query.limit(limit)
     return session.scalars(query).all()

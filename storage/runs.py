@@ -26,7 +26,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from kernel.config import LABEL_SOURCE
-from kernel.status import GOOD_OUTCOMES, Outcome, ReviewStatus, RunStatus
+from kernel.status import GOOD_OUTCOMES, FetchSource, Outcome, ReviewStatus, RunStatus
 from storage.models import Change, Fetch, Page, Run, Site, utcnow
 
 RUN_STATES = tuple(RunStatus)
@@ -205,7 +205,7 @@ def _date_lines_lost(session: Session, run_id: int) -> tuple[int, int]:
     previous_id = (
         select(func.max(earlier.id))
         .where(earlier.page_id == Fetch.page_id, earlier.id < Fetch.id)
-        .where(earlier.outcome.in_(GOOD_OUTCOMES))
+        .where(earlier.outcome.in_(GOOD_OUTCOMES), earlier.source == FetchSource.LIVE)
         .correlate(Fetch)
         .scalar_subquery()
     )

@@ -30,6 +30,7 @@ COMMANDS = {
     "serve": "mfawatch.cli.web",
     "layout": "mfawatch.cli.layout",
     "sites": "mfawatch.cli.sites",
+    "backfill": "mfawatch.cli.backfill",
 }
 
 
@@ -39,7 +40,7 @@ QUICK = {"changes", "diff", "review", "history", "show", "pages", "runs", "sites
 
 # The only commands that may create a database (and its tables); the others, queries and
 # `review` and `serve`, need an archive that exists and say so when there is none.
-CREATES = {"crawl", "schedule", "demo"}
+CREATES = {"crawl", "schedule", "demo", "backfill"}
 
 
 class _Commands(LazyGroup):

@@ -45,6 +45,8 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
                 "note": fetch.note,
                 "url": fetch.url,
                 "final_url": fetch.final_url,
+                "source": fetch.source,  # live, or the web archive it was captured by
+                "archive_url": fetch.archive_url,
             }
             for fetch, digest in page_history(session, page.id)
         ]
@@ -56,10 +58,13 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
     from rich.text import Text
 
     console().print(Text(f"{printable(head['url'])}  ({head['key']}, {head['status']})"))
-    table = Table("fetched", "HTTP", "last updated", "from", "content", "outcome", "note")
+    table = Table(
+        "fetched", "source", "HTTP", "last updated", "date from", "content", "outcome", "note"
+    )
     for row in rows:
         table.add_row(
             row["fetched_at"][:19].replace("T", " "),
+            row["source"],
             str(row["http_status"] or "-"),
             declared_text(row["last_updated"], row["last_updated_time"])
             or (row["last_updated_raw"] and "?")
@@ -95,6 +100,8 @@ def show(
             "key": page.key,
             "at": iso(when),
             "fetched_at": iso(fetch.fetched_at),
+            "source": fetch.source,  # live, or the web archive whose capture tells it
+            "archive_url": fetch.archive_url,
             "status": "removed" if version is None else "present",
             "title": version.title if version else None,
             "last_updated": iso(fetch.declared_date) if version else None,
@@ -108,7 +115,10 @@ def show(
         return
     from rich.text import Text
 
-    header = f"{data['url']}  as fetched {data['fetched_at']}"
+    seen = "as fetched" if fetch.source == "live" else f"as captured by {fetch.source}"
+    header = f"{data['url']}  {seen} {data['fetched_at']}"
+    if fetch.archive_url:
+        header += f" ({fetch.archive_url})"
     if version is None:
         gone = f"{header}: the page was gone ({fetch.error or 'removed'})"
         console().print(Text(printable(gone)))

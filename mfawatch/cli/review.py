@@ -35,14 +35,28 @@ def register(app: typer.Typer) -> None:
 
 def changes(
     ctx: typer.Context,
-    status: Annotated[str, typer.Option(help="pending, accepted, dismissed or all.")] = "pending",
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="pending, accepted, dismissed, unqueued or all "
+            "[default: pending; with --historical: all]",
+            show_default=False,
+        ),
+    ] = None,
     kind: Annotated[str | None, typer.Option(help="Only this kind of change.")] = None,
     site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
     since: Annotated[str | None, typer.Option(help="Detected on or after (YYYY-MM-DD).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 200,
+    historical: Annotated[
+        bool,
+        typer.Option(
+            "--historical", help="Only changes found in a web archive's past (mfawatch backfill)."
+        ),
+    ] = False,
     as_json: JSON = False,
 ) -> None:
     """List detected changes (the review queue by default)."""
+    status = status or ("all" if historical else "pending")
     if status not in REVIEW_FILTERS:
         raise MfawatchError(f"--status must be one of {', '.join(REVIEW_FILTERS)}")
     if kind is not None:
@@ -67,13 +81,15 @@ def changes(
                 site=site,
                 since=when,
                 limit=limit,
+                historical=True if historical else None,
             )
         ]
     if as_json:
         print_json(rows)
         return
     if not rows:
-        console().print(f"No {'' if status == 'all' else status + ' '}changes.")
+        which = ("" if status == "all" else status + " ") + ("historical " if historical else "")
+        console().print(f"No {which}changes.")
         return
     from rich.table import Table
     from rich.text import Text

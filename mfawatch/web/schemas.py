@@ -29,6 +29,9 @@ class ChangeSummary(BaseModel):
     )
     words_added: int
     words_removed: int
+    historical: bool = Field(
+        default=False, description="Found in a web archive's past (mfawatch backfill)"
+    )
 
 
 class Window(BaseModel):

@@ -356,3 +356,7 @@ def _unsaid(exc: BaseException | None) -> str | None:
 def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+# The crawl's judgement of a response, also applied to a web archive's captures (scraper.backfill).
+observe = _observe

@@ -1,0 +1,355 @@
+"""`mfawatch backfill`: years of a page's captures from a fake Wayback Machine on 127.0.0.3,
+run through the crawl's extraction and fetch plan, classified, and kept out of the queue.
+
+The fake archive (mfawatch.mirror.wayback) speaks the CDX API with resume-key paging (three
+lines a page, so every listing here pages) and serves id_ mementos with Memento-Datetime and
+X-Archive-Orig-* headers; no test touches the internet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+import scraper.wayback
+from mfawatch.mirror.pages import content_page
+from mfawatch.mirror.server import MirrorServer
+from mfawatch.mirror.wayback import FakeWayback
+from storage.models import Change, Fetch
+from tests.conftest import REPO, Mfawatch
+from tests.support import wait_for
+
+PATH = "/en/content/35/political-cooperation"
+FIRST = ["Relations were established in 1992.", "Trade grows every year."]
+UPDATED = ["Relations were established in 1992.", "Trade doubled in 2017."]
+EDITED = ["Relations were established in 1992.", "Trade fell in 2018."]
+
+
+def page(paragraphs: list[str], date: str | None) -> str:
+    return content_page(
+        mission="seoul", lang="en", title="Political cooperation", paragraphs=paragraphs,
+        last_updated=date,
+    )  # fmt: skip
+
+
+def at(year: int, month: int, day: int) -> dt.datetime:
+    return dt.datetime(year, month, day, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def archive(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWayback]:
+    with FakeWayback(host="127.0.0.3") as fake:
+        monkeypatch.setenv("MFAWATCH_WAYBACK_URL", fake.base)
+        monkeypatch.setattr(scraper.wayback, "BACKOFF", 0.05)  # retries without waiting
+        yield fake
+
+
+def years_of_history(archive: FakeWayback, mirror: MirrorServer) -> None:
+    """Seven years of the Korea page as the archive captured it, under every URL variant."""
+    base = mirror.base_url
+    host = base.removeprefix("http://")
+    first = page(FIRST, "01.03.2016")
+    archive.add(f"http://www.{host}/en/content/35", at(2016, 3, 1), first)  # no slug, www.
+    archive.add(f"https://{host}{PATH}", at(2017, 5, 1), first)  # the same bytes, https
+    archive.add(base + PATH, at(2018, 1, 10), page(UPDATED, "10.01.2018"))  # content_updated
+    archive.add(base + PATH, at(2019, 2, 1), page(EDITED, "10.01.2018"))  # silent_edit
+    archive.add(base + "/en/content/35", at(2019, 6, 15), b"", status=301, location=base + PATH)
+    archive.add(base + PATH, at(2020, 1, 1), page(["Not it."], "01.01.2020"), digest="A" * 32)
+    archive.add(base + PATH, at(2020, 6, 1), "<html><title>Just a moment...</title></html>")
+    archive.add(base + "/en/content/350/visits", at(2020, 6, 1), page(["Another page."], None))
+    archive.add(base + PATH, at(2021, 1, 1), page(EDITED, "05.05.2017"))  # date_regressed
+    archive.add(base + PATH, at(2021, 6, 1), "<html>Not Found</html>", status=404)  # removed
+    restored = page(EDITED, "01.01.2022")
+    archive.add(f"{base}/index.php{PATH}", at(2022, 1, 1), restored)  # restored
+    archive.add(base + PATH, at(2022, 6, 1), restored[:300])  # truncated
+
+
+def backfill(mfawatch: Mfawatch, mirror: MirrorServer, *args: str) -> Any:
+    result = mfawatch("backfill", "--rate", "100", "--page", mirror.url(PATH), "--json", *args)
+    assert result.code == 0, result.stderr
+    return result.json()
+
+
+def history(mfawatch: Mfawatch, mirror: MirrorServer) -> list[dict[str, Any]]:
+    fetches: list[dict[str, Any]] = mfawatch.json("history", mirror.url(PATH))["fetches"]
+    return fetches
+
+
+def mementos(archive: FakeWayback) -> list[str]:
+    return [path for _, path in archive.requests if path.startswith("/web/")]
+
+
+KINDS = ["content_updated", "silent_edit", "date_regressed", "removed", "restored"]
+
+
+def test_years_of_captures_become_classified_history(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    years_of_history(archive, mirror)
+    summary = backfill(mfawatch, mirror)  # before any crawl: the page is identified and added
+    assert summary["captures_listed"] == 11  # content/350 is another page
+    assert (summary["captures_imported"], summary["bad_captures"]) == (11, 4)
+    assert summary["not_downloaded_again"] == 1  # 2017's bytes were 2016's
+    assert summary["errors"] == []
+    fetches = history(mfawatch, mirror)
+    assert [f["fetched_at"][:10] for f in fetches] == sorted(f["fetched_at"][:10] for f in fetches)
+    assert {f["source"] for f in fetches} == {"wayback"}
+    assert all(f["archive_url"].startswith(archive.base + "/web/") for f in fetches)
+    assert [f["outcome"] for f in fetches] == [
+        "new", "unchanged", "changed", "changed", "failed", "failed", "failed", "unchanged",
+        "gone", "unchanged", "failed",
+    ]  # fmt: skip
+    errors = [f["error"] for f in fetches if f["outcome"] == "failed"]
+    assert "redirect (HTTP 301)" in errors[0]
+    assert "do not match the archive's digest" in errors[1]
+    assert "not the page: Just a moment" in errors[2]
+    assert "truncated" in errors[3]
+    # 2017's capture was not downloaded: its bytes were archived already.
+    assert not any("20170501" in path for path in mementos(archive))
+    assert not any("20190615" in path for path in mementos(archive))  # a listed redirect
+    changes = mfawatch.json("changes", "--historical")
+    assert [c["kind"] for c in reversed(changes)] == KINDS
+    assert {(c["status"], c["historical"]) for c in changes} == {("unqueued", True)}
+    assert mfawatch.json("changes") == []  # the queue is untouched
+    shown = mfawatch.json("show", mirror.url(PATH), "--at", "2018-06-01")
+    assert "Trade doubled in 2017." in shown["text"]
+    assert (shown["source"], shown["fetched_at"][:10]) == ("wayback", "2018-01-10")
+    gone = mfawatch.json("show", mirror.url(PATH), "--at", "2021-07-01")
+    assert gone["status"] == "removed"
+    text = mfawatch("show", mirror.url(PATH), "--at", "2019-03-01").stdout
+    assert "as captured by wayback" in text and "Trade fell in 2018." in text
+
+
+def test_a_second_run_imports_only_new_captures(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback, sessions: Any
+) -> None:
+    years_of_history(archive, mirror)
+    backfill(mfawatch, mirror)
+    again = backfill(mfawatch, mirror)
+    assert (again["captures_imported"], again["captures_skipped"]) == (0, 11)
+    archive.add(mirror.url(PATH), at(2023, 2, 1), page(["A new text."], "01.02.2023"))
+    third = backfill(mfawatch, mirror)
+    assert (third["captures_imported"], third["historical_changes"]) == (1, {"content_updated": 1})
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Fetch)) == 12
+        assert session.scalar(select(func.count()).select_from(Change)) == 6
+
+
+def test_queue_puts_historical_changes_in_the_review_queue(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    years_of_history(archive, mirror)
+    backfill(mfawatch, mirror, "--queue")
+    queued = mfawatch.json("changes")
+    assert [c["kind"] for c in reversed(queued)] == KINDS
+    assert all(c["historical"] for c in queued)
+
+
+def test_dry_run_lists_and_records_nothing(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    years_of_history(archive, mirror)
+    summary = backfill(mfawatch, mirror, "--dry-run")
+    assert (summary["captures_new"], summary["captures_imported"]) == (11, 0)
+    assert mementos(archive) == []
+    assert mfawatch("history", mirror.url(PATH)).code == 2  # no such page yet
+
+
+def test_from_and_to_bound_the_captures(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    years_of_history(archive, mirror)
+    summary = backfill(mfawatch, mirror, "--from", "2018-01-01", "--to", "2019-12-31")
+    assert summary["captures_imported"] == 3  # 2018, 2019 and the 2019 redirect
+    assert [f["fetched_at"][:4] for f in history(mfawatch, mirror)] == ["2018", "2019", "2019"]
+
+
+def test_a_crawl_after_the_backfill_compares_with_the_last_capture(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    archive.add(mirror.url(PATH), at(2019, 1, 1), page(["An old text."], "01.01.2019"))
+    backfill(mfawatch, mirror)
+    mfawatch.crawl()  # the site's baseline: it queues nothing, as without a backfill
+    assert mfawatch.json("changes") == []
+    bridge = mfawatch.json("changes", "--historical")
+    assert [(c["kind"], c["status"]) for c in bridge] == [("content_updated", "unqueued")]
+    sources = [f["source"] for f in history(mfawatch, mirror)]
+    assert sources == ["wayback", "live"]
+    # After the baseline, a live edit is a live change, queued as ever.
+    mirror.set(PATH, page(["An edited text."], None))
+    mfawatch.crawl()
+    assert [(c["kind"], c["historical"]) for c in mfawatch.json("changes")] == [
+        ("silent_edit", False)
+    ]
+
+
+def test_a_backfill_after_crawls_goes_before_the_first_live_fetch(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    mfawatch.crawl()
+    live_text = mfawatch.json("show", mirror.url(PATH))["text"]
+    years_of_history(archive, mirror)
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    archive.add(mirror.url(PATH), future, page(["Captured after watching began."], None))
+    summary = backfill(mfawatch, mirror)
+    assert (summary["captures_imported"], summary["captures_skipped"]) == (11, 1)
+    fetches = history(mfawatch, mirror)
+    assert [f["source"] for f in fetches] == ["wayback"] * 11 + ["live"]
+    # The live state is untouched; the past is there; the last capture links to the crawl.
+    assert mfawatch.json("show", mirror.url(PATH))["text"] == live_text
+    assert "Trade doubled" in mfawatch.json("show", mirror.url(PATH), "--at", "2018-02-01")["text"]
+    kinds = [c["kind"] for c in reversed(mfawatch.json("changes", "--historical"))]
+    assert kinds == [*KINDS, "content_updated"]  # the 2022 text → the live one
+    (ours,) = [p for p in mfawatch.json("pages") if p["url"] == mirror.url(PATH)]
+    assert ours["first_seen_at"][:10] == "2016-03-01"
+    again = backfill(mfawatch, mirror)  # and once more: nothing new, the link recorded once
+    assert again["captures_imported"] == 0
+    assert len(mfawatch.json("changes", "--historical")) == 6
+    mirror.set(PATH, page(["A live edit."], None))
+    mfawatch.crawl()  # the live chain goes on from the live fetch, not from a capture
+    live = mfawatch.json("changes", "--status", "all")
+    assert (live[0]["kind"], live[0]["historical"]) == ("silent_edit", False)
+
+
+def test_429_is_retried_after_retry_after(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    archive.add(mirror.url(PATH), at(2019, 1, 1), page(FIRST, "01.01.2019"))
+    archive.faults.throttle, archive.faults.retry_after = 1, "1"
+    summary = backfill(mfawatch, mirror)
+    assert summary["captures_imported"] == 1
+    (first, _), (second, _) = archive.requests[:2]
+    assert second - first >= 0.9  # it waited as Retry-After asked
+
+
+def test_the_rate_limit_spaces_requests(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    for year in (2016, 2017, 2018, 2019):
+        archive.add(mirror.url(PATH), at(year, 1, 1), page([f"Text of {year}."], None))
+    result = mfawatch("backfill", "--rate", "5", "--page", mirror.url(PATH), "--json")
+    assert result.code == 0, result.stderr
+    times = [t for t, path in archive.requests if path.startswith("/web/")]
+    assert len(times) == 4
+    assert all(b - a >= 0.18 for a, b in itertools.pairwise(times))
+
+
+def test_a_killed_backfill_resumes_without_duplicates(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback, db_url: str, sessions: Any
+) -> None:
+    for year in range(2010, 2022):
+        archive.add(mirror.url(PATH), at(year, 1, 1), page([f"The text of {year}."], None))
+    env = {**os.environ, "MFAWATCH_WAYBACK_URL": archive.base}
+    with subprocess.Popen(
+        [sys.executable, "-m", "mfawatch", "--db", db_url, "-c", str(mfawatch.sites),
+         "backfill", "--rate", "4", "--page", mirror.url(PATH)],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    ) as proc:  # fmt: skip
+        wait_for(lambda: len(mementos(archive)) >= 5, "five captures downloaded")
+        proc.send_signal(signal.SIGKILL)
+    with sessions() as session:
+        before = session.scalar(select(func.count()).select_from(Fetch))
+    assert 3 <= before < 12
+    summary = backfill(mfawatch, mirror)
+    assert summary["captures_imported"] == 12 - before
+    fetches = history(mfawatch, mirror)
+    assert [f["fetched_at"][:4] for f in fetches] == [str(y) for y in range(2010, 2022)]
+    assert len({f["archive_url"] for f in fetches}) == 12
+    assert len(mfawatch.json("changes", "--historical")) == 11  # one silent edit a year
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("cdx_status", "500"),
+        ("cdx_garbage", "Could not parse CDX output"),
+        ("cdx_cut", "cut off"),
+    ],
+)
+def test_a_failing_index_is_one_line_and_exit_1(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback, fault: str, message: str
+) -> None:
+    archive.add(mirror.url(PATH), at(2019, 1, 1), page(FIRST, None))
+    setattr(archive.faults, fault, 500 if fault == "cdx_status" else True)
+    result = mfawatch("backfill", "--rate", "100", "--page", mirror.url(PATH))
+    assert result.code == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("mfawatch:")]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_archive_is_one_line(
+    mfawatch: Mfawatch, mirror: MirrorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scraper.wayback, "BACKOFF", 0.05)
+    with FakeWayback(host="127.0.0.3") as gone:
+        closed = gone.base
+    monkeypatch.setenv("MFAWATCH_WAYBACK_URL", closed)
+    result = mfawatch("backfill", "--rate", "100", "--page", mirror.url(PATH))
+    assert result.code == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("mfawatch: error: ")
+    assert "cannot be reached" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_memento_that_never_ends_keeps_what_was_imported(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    archive.add(mirror.url(PATH), at(2018, 1, 1), page(FIRST, None))
+    endless = archive.add(mirror.url(PATH), at(2019, 1, 1), page(UPDATED, None))
+    archive.add(mirror.url(PATH), at(2020, 1, 1), page(EDITED, None))
+    archive.faults.endless.add(endless.timestamp)
+    result = mfawatch(
+        "backfill", "--rate", "100", "--timeout", "1", "--page", mirror.url(PATH), "--json"
+    )
+    assert result.code == 1
+    assert "did not end within 1 s" in result.stderr
+    assert json.loads(result.stdout)["captures_imported"] == 1
+    assert [f["fetched_at"][:4] for f in history(mfawatch, mirror)] == ["2018"]
+    archive.faults.endless.clear()  # the next run goes on where it stopped
+    assert backfill(mfawatch, mirror)["captures_imported"] == 2
+
+
+def test_a_capture_the_archive_cannot_replay_is_a_bad_capture(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    archive.add(mirror.url(PATH), at(2018, 1, 1), page(FIRST, None), playable=False)
+    archive.add(mirror.url(PATH), at(2019, 1, 1), "%PDF-1.4", mimetype="application/pdf")
+    summary = backfill(mfawatch, mirror)
+    assert (summary["captures_imported"], summary["bad_captures"]) == (2, 2)
+    errors = [f["error"] for f in history(mfawatch, mirror)]
+    assert "could not replay it" in errors[0] and "not an HTML page" in errors[1]
+    assert mfawatch.json("changes", "--status", "all") == []  # never taken for a removal
+
+
+def test_bad_input_is_one_line_and_exit_2(mfawatch: Mfawatch, archive: FakeWayback) -> None:
+    for args, message in [
+        (["--page", "http://nowhere.invalid/en/content/1"], "no site of"),
+        (["--rate", "0"], "--rate must be"),
+        (["--from", "2020-01-01", "--to", "2019-01-01"], "--to is before --from"),
+        (["--site", "nope"], "no site named"),
+    ]:
+        result = mfawatch("backfill", *args)
+        assert result.code == 2, (args, result.stderr)
+        assert result.stderr.startswith("mfawatch: error: ") and message in result.stderr
+
+
+def test_the_fake_index_pages_json_output_too(archive: FakeWayback) -> None:
+    for year in (2016, 2017, 2018, 2019):
+        archive.add(f"http://example.org/p{year}", at(year, 1, 1), f"<html>{year}</html>")
+    url = f"{archive.base}/cdx/search/cdx?url=example.org/&matchType=prefix&output=json"
+    with urllib.request.urlopen(url + "&showResumeKey=true") as answer:
+        table = json.loads(answer.read())
+    assert table[0][:2] == ["urlkey", "timestamp"] and len(table) == 1 + 3 + 2
+    with urllib.request.urlopen(f"{url}&resumeKey={table[-1][0]}") as answer:
+        assert [row[1][:4] for row in json.loads(answer.read())[1:]] == ["2019"]

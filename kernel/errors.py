@@ -37,3 +37,9 @@ class SiteBusy(MfawatchError):
     """Raised by ``scraper.locks`` when another live process is crawling the site."""
 
     exit_code = 3  # the scheduler tells "busy" from a real failure by it
+
+
+class ArchiveDamaged(MfawatchError):
+    """Raised by ``storage.received`` when stored bytes no longer hash to their recorded hash."""
+
+    exit_code = 1  # not a mistake of the user's: the archive itself does not hold

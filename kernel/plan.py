@@ -40,6 +40,8 @@ class FetchResult:
     declared_date: dt.date | None = None
     error: str | None = None
     declared_time: dt.time | None = None  # when the declared text gives a time of day
+    # The response's status line and headers as received: a kernel.headers block.
+    headers: bytes | None = None
 
     # The hashes are computed once per text and per body, however many ask; kept apart from
     # the fields (a Scrapy item's), and taken again if the text or the bytes are replaced.
@@ -146,6 +148,7 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
         "declared_time": declared[2],
         "outcome": outcome,
         "error": result.error,
+        "headers": result.headers,  # the block; the executor packs it (storage.archive)
     }
     has_body = result.raw is not None and result.seen in _BODY_SEEN
     return Plan(

@@ -184,6 +184,9 @@ class Fetch(Base):
     declared_time: Mapped[dt.time | None]  # the time of day, when the page gives one
     outcome: Mapped[str] = mapped_column(String(20))  # Outcome
     error: Mapped[str | None] = mapped_column(Text)
+    # The response's status line and headers as received (kernel.headers), packed
+    # (storage.headers); none for a fetch without a response, or from before they were kept.
+    headers: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     page: Mapped[Page] = relationship()
     version: Mapped[ContentVersion | None] = relationship()

@@ -29,6 +29,10 @@ COMMANDS = {
     "report": "mfawatch.cli.report",
     "serve": "mfawatch.cli.web",
     "layout": "mfawatch.cli.layout",
+    "body": "mfawatch.cli.evidence",
+    "export": "mfawatch.cli.evidence",
+    "import": "mfawatch.cli.evidence",
+    "evidence": "mfawatch.cli.evidence",
 }
 
 

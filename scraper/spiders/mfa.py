@@ -33,7 +33,7 @@ from kernel.text import bytes_hash
 from scraper.discovery import MAX_SITEMAP_DEPTH, menu_links, read_sitemap, sitemap_starts
 from scraper.extract import extract_page
 from scraper.logs import escape_log_records
-from scraper.middlewares import OffsiteRedirect, network_errors, on_site
+from scraper.middlewares import OffsiteRedirect, network_errors, on_site, response_head
 from storage.archive import FetchResult
 from storage.queries import KnownPage
 
@@ -233,6 +233,7 @@ class MfaSpider(Spider):
         result.etag = _header(response, b"ETag")
         result.last_modified = _header(response, b"Last-Modified")
         result.raw = response.body if response.status != 304 else None  # a 304 has no body
+        result.headers = response.meta.get("mfawatch_head") or response_head(response)
         _observe(result, response, site, response.meta.get("mfawatch_seen_bytes"))
         return result
 

@@ -234,7 +234,7 @@ class MfaSpider(Spider):
         result.last_modified = _header(response, b"Last-Modified")
         result.raw = response.body if response.status != 304 else None  # a 304 has no body
         result.headers = response.meta.get("mfawatch_head") or response_head(response)
-        _observe(result, response, site, response.meta.get("mfawatch_seen_bytes"))
+        observe(result, response, site, response.meta.get("mfawatch_seen_bytes"))
         return result
 
     def fetch_failed(self, failure: Failure) -> FetchResult:
@@ -265,7 +265,7 @@ def user_agent(agent: str, contact: str | None) -> str:
     return f"{agent} +{contact}" if contact else agent
 
 
-def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: str | None) -> None:
+def observe(result: FetchResult, response: Response, site: Site, seen_bytes: str | None) -> None:
     """Fill in what the response says about the page."""
     status = response.status
     if status == 304:

@@ -7,7 +7,8 @@ to be stored); names are as the crawler's HTTP client gives them (case folded, r
 name together). The reason phrase is not received from the client library: the block's status
 line has none, and reason() gives the standard one.
 
->>> block = head_block("HTTP/1.1", 200, [(b"Content-Type", b"text/html"), (b"X-Odd", b"\\xff\\x1b")])
+>>> pairs = [(b"Content-Type", b"text/html"), (b"X-Odd", b"\\xff\\x1b")]
+>>> block = head_block("HTTP/1.1", 200, pairs)
 >>> block
 b'HTTP/1.1 200\\r\\nContent-Type: text/html\\r\\nX-Odd: \\xff\\x1b\\r\\n'
 >>> parse_head(block)

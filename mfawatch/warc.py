@@ -69,7 +69,7 @@ class _ExactHeaders(StatusAndHeaders):
     value that is not ASCII, and a value must reach the file as the server sent it."""
 
     def __init__(self, block: bytes) -> None:
-        protocol, status, pairs = parse_head(block)
+        protocol, _, pairs = parse_head(block)
         status_line = block.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")[2]
         super().__init__(
             status_line,
@@ -176,10 +176,12 @@ def _write_fetch(
         if digest is not None:
             by_digest[digest] = sent
         last_of_page[fetch.page_id] = sent
+    asked = _request_head(uri)
     request = writer.create_warc_record(
         uri,
         "request",
-        payload=BytesIO(_request_head(uri)),
+        payload=BytesIO(asked),
+        length=len(asked),  # without it warcio spools to a temporary file it leaves open
         warc_headers_dict={"MFAWATCH-Request": "reconstructed: method, target and Host only"},
     )
     writer.write_request_response_pair(request, record)
@@ -238,4 +240,4 @@ def _for_stored_body(pairs: Pairs, length: int) -> tuple[Pairs, bool]:
 def _request_head(uri: str) -> bytes:
     parts = urlsplit(uri)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode("utf-8")
+    return f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode()

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gzip
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -126,10 +127,20 @@ def _index(
         return found
     offset = 0
     with stream:
-        iterator = ArchiveIterator(stream, arc2warc=True)
+        if not _looks_archived(stream):
+            tally.broken.append(
+                f"{printable(str(path))}: not WARC from offset 0 on (neither WARC nor ARC)"
+            )
+            return found
+        # Records unparsed: each block is counted against its Content-Length, which is how a
+        # file cut short shows (warcio reads a truncated gzip member without complaint).
+        iterator = ArchiveIterator(stream, arc2warc=True, no_record_parse=True)
         try:
             for record in iterator:
-                offset = iterator.get_record_offset()
+                got = _length(record.raw_stream)
+                offset = iterator.get_record_offset()  # only once read: asking reads it
+                if record.length is not None and got < int(record.length):
+                    raise EOFError(f"the record ends after {got} of its {record.length} bytes")
                 entry = _entry(record, path, offset, config, tally, start + len(found))
                 if record.rec_type == "response":
                     record_id = record.rec_headers.get_header("WARC-Record-ID")
@@ -137,17 +148,42 @@ def _index(
                     for name in (record_id, digest):
                         if name:
                             payloads.setdefault(name, (path, offset))
-                record.content_stream().read()  # to the end: a truncated record fails here
                 if entry is not None:
                     found.append(entry)
         except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
-            at = iterator.offset if hasattr(iterator, "offset") else offset
             why = printable(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
             tally.broken.append(
-                f"{printable(str(path))}: not WARC from offset {at} on"
+                f"{printable(str(path))}: not WARC from offset {offset} on"
                 f"{f' ({why})' if why else ''}; the records before it were read"
             )
     return found
+
+
+def _length(stream: IO[bytes]) -> int:
+    """How many bytes are left in a stream, read to its end."""
+    total = 0
+    while chunk := stream.read(65536):
+        total += len(chunk)
+    return total
+
+
+def _looks_archived(stream: IO[bytes]) -> bool:
+    """Whether a file starts as a WARC (``WARC/``) or an ARC (``filedesc://``) does, gzipped
+    or not: warcio reads any text as ARC records, so this is asked first."""
+    start = stream.read(2)
+    stream.seek(0)
+    if start == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=stream) as unzipped:
+                start = unzipped.read(11)
+        except (OSError, EOFError):
+            return False
+        finally:
+            stream.seek(0)
+    else:
+        start = stream.read(11)
+        stream.seek(0)
+    return start.startswith((b"WARC/", b"filedesc://"))
 
 
 def _entry(
@@ -188,7 +224,8 @@ def _site_of(config: Config, uri: str) -> Site | None:
         and any(host == d or host.endswith("." + d) for d in site.allowed_domains)
     ]
     started = [s for s in fits if any(urlsplit(u).hostname == host for u in s.start_urls)]
-    return (started or fits or [None])[0]
+    chosen = started or fits
+    return chosen[0] if chosen else None
 
 
 def _date(text: str) -> dt.datetime:
@@ -211,10 +248,7 @@ def _result(
         body = _content(entry.path, entry.offset)
     elif not entry.not_modified:
         where = payloads.get(entry.refers_to or "") or payloads.get(entry.digest or "")
-        if where is not None:
-            body = _content(*where)
-        else:
-            body = _archived_body(sessions, entry)
+        body = _content(*where) if where is not None else _archived_body(sessions, entry)
         if body is None:
             return None
     return _observed(entry, status, pairs, protocol, body if status != 304 else None)
@@ -252,15 +286,23 @@ def _text(value: bytes | None) -> str | None:
     return value.decode("latin-1") if value else None
 
 
-def _records(path: Path, offset: int, **options: Any) -> Iterator[Any]:
+def _read(path: Path, offset: int, read: Callable[[Any], bytes], **options: Any) -> bytes:
+    """``read`` of the record at ``offset``, the file closed after."""
     with path.open("rb") as stream:
         stream.seek(offset)
-        yield next(iter(ArchiveIterator(stream, arc2warc=True, **options)))
+        iterator = iter(ArchiveIterator(stream, arc2warc=True, **options))
+        try:
+            return read(next(iterator))
+        except StopIteration:
+            return b""
+        finally:
+            iterator.close()
 
 
 def _head_bytes(path: Path, offset: int) -> bytes:
     """The HTTP head of a record as the bytes in the file (warcio decodes them as text)."""
-    for record in _records(path, offset, no_record_parse=True):
+
+    def head_of(record: Any) -> bytes:
         stream: IO[bytes] = record.raw_stream
         head = b""
         while not head.endswith((b"\r\n\r\n", b"\n\n")):
@@ -269,15 +311,14 @@ def _head_bytes(path: Path, offset: int) -> bytes:
                 break
             head += line
         return head
-    return b""
+
+    return _read(path, offset, head_of, no_record_parse=True)
 
 
 def _content(path: Path, offset: int) -> bytes:
     """A response record's payload, as the crawl would have stored it (transfer and content
     encodings decoded)."""
-    for record in _records(path, offset):
-        return bytes(record.content_stream().read())
-    return b""
+    return _read(path, offset, lambda record: bytes(record.content_stream().read()))
 
 
 def _parse(head: bytes) -> tuple[int, list[tuple[bytes, bytes]], str]:
@@ -310,9 +351,9 @@ def _archived_body(sessions: sessionmaker[Session], entry: _Entry) -> bytes | No
     key = str(found[0]) if found else ""
     with sessions() as session:
         body = session.scalar(
-            select(Body).join(Page, Body.page_id == Page.id).where(
-                Page.key == key, Body.raw_hash == raw_hash
-            )
+            select(Body)
+            .join(Page, Body.page_id == Page.id)
+            .where(Page.key == key, Body.raw_hash == raw_hash)
         )
         return read_body(session, body) if body is not None else None
 

@@ -17,13 +17,13 @@ _BASE_1 = (
     b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\nConnection: close\r\n"
     b"Vary: Accept-Encoding\r\nContent-Encoding: gzip\r\nCache-Control: no-cache, private\r\n"
     b"Cache-Control: max-age=0\r\nPragma: no-cache\r\nExpires: Thu, 19 Nov 1981 08:52:00 GMT\r\n"
-    b"Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nEtag: \"0123456789abcdef\"\r\n"
+    b'Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nEtag: "0123456789abcdef"\r\n'
     b"Set-Cookie: XSRF-TOKEN=; expires=Mon, 01 Jan 2024 00:00:00 GMT; Max-Age=7200; path=/\r\n"
     b"Set-Cookie: laravel_session=; expires=; Max-Age=7200; path=/; httponly; samesite=lax\r\n"
     b"X-Frame-Options: SAMEORIGIN\r\nX-Content-Type-Options: nosniff\r\n"
     b"X-Xss-Protection: 1; mode=block\r\nStrict-Transport-Security: max-age=31536000\r\n"
     b"Accept-Ranges: bytes\r\nAge: 0\r\nVia: 1.1 varnish\r\nX-Powered-By: PHP/7.4\r\n"
-    b"Cf-Cache-Status: DYNAMIC\r\nCf-Ray: \r\nServer: cloudflare\r\nAlt-Svc: h3=\":443\"\r\n"
+    b'Cf-Cache-Status: DYNAMIC\r\nCf-Ray: \r\nServer: cloudflare\r\nAlt-Svc: h3=":443"\r\n'
 )
 _BASES = {1: _BASE_1}
 _CURRENT = 1

@@ -52,3 +52,9 @@ class ArchiveError(MfawatchError):
 class ArchiveUnreachable(ArchiveError):
     """Raised by ``scraper.wayback`` when the archive cannot be reached at all, or keeps
     answering 429: nothing more can be done in this backfill."""
+
+
+class ArchiveDamaged(MfawatchError):
+    """Raised by ``storage.received`` when stored bytes no longer hash to their recorded hash."""
+
+    exit_code = 1  # not a mistake of the user's: the archive itself does not hold

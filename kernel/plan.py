@@ -47,6 +47,8 @@ class FetchResult:
     # The layout's date source the declared value came from (kernel.config.DATE_SOURCE).
     declared_source: str | None = None
     capture: Capture | None = None  # a web archive's capture of the page, not a crawl
+    # The response's status line and headers as received: a kernel.headers block.
+    headers: bytes | None = None
 
     # The hashes are computed once per text and per body, however many ask; kept apart from
     # the fields (a Scrapy item's), and taken again if the text or the bytes are replaced.
@@ -162,6 +164,7 @@ def plan_fetch(known: PageSnapshot | None, result: FetchResult, *, baseline: boo
         "error": result.error,
         "note": _fetch_note(known, result, new_text),
         **_capture_columns(result.capture),
+        "headers": result.headers,  # the block; the executor packs it (storage.archive)
     }
     has_body = result.raw is not None and result.seen in _BODY_SEEN
     return Plan(

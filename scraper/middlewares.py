@@ -25,6 +25,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 from twisted.internet.defer import Deferred
 
+from kernel.headers import head_block
+
 if TYPE_CHECKING:
     from kernel.config import Site
 
@@ -228,3 +230,27 @@ class OffsiteRedirectMiddleware:
             if not on_site(target, site):
                 raise OffsiteRedirect(target)
         return response
+
+
+class ResponseHeadMiddleware:
+    """Keep a page's response head (kernel.headers) as the server sent it, for the archive.
+
+    It sits just before HttpCompressionMiddleware (590) on the way in: that one takes
+    Content-Encoding out once it has decoded the body, and the head kept must say what was
+    received. The spider reads it from the request's meta (``mfawatch_head``).
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls()
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if "mfawatch_start_url" in request.meta:  # a page's request, not robots.txt's
+            request.meta["mfawatch_head"] = response_head(response)
+        return response
+
+
+def response_head(response: Response) -> bytes:
+    """The head block of a Scrapy response, values as bytes received."""
+    pairs = [(name, value) for name, values in response.headers.items() for value in values]
+    return head_block(response.protocol, response.status, pairs)

@@ -52,6 +52,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scraper.middlewares.SharedRobotsTxtMiddleware": 100,
     # Sees a redirect before RedirectMiddleware (600) would follow it off the site.
     "scraper.middlewares.OffsiteRedirectMiddleware": 650,
+    # Keeps the response head before HttpCompressionMiddleware (590) edits it.
+    "scraper.middlewares.ResponseHeadMiddleware": 595,
 }
 # Scrapy components the crawl has no use for, off: no depth or URL-length limits (page
 # identities decide what is fetched), no meta-copy warnings, no per-byte download stats, no

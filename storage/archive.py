@@ -22,6 +22,7 @@ from kernel.plan import FetchResult, PageSnapshot, Plan, plan_fetch
 from kernel.status import GOOD_OUTCOMES, FetchSource, Outcome, ReviewStatus
 from storage import content
 from storage.content import find_body, new_body, new_version, read_text
+from storage.headers import pack_head
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Run
 from storage.search import index_version
 from storage.storable import storable
@@ -140,7 +141,10 @@ def fetch_row(
 ) -> dict[str, Any]:
     """The fetch row a plan writes, with the ids the executor found or stored."""
     ids = {"page_id": page_id, "run_id": run_id, "body_id": body_id, "version_id": version_id}
-    return {**ids, **plan.fetch}
+    row = {**ids, **plan.fetch}
+    if row.get("headers") is not None:
+        row["headers"] = pack_head(row["headers"])
+    return row
 
 
 def _version_for(

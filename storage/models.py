@@ -198,6 +198,9 @@ class Fetch(Base):
     archive_url: Mapped[str | None] = mapped_column(Text)
     archive_digest: Mapped[str | None] = mapped_column(Text)
     archive_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The response's status line and headers as received (kernel.headers), packed
+    # (storage.headers); none for a fetch without a response, or from before they were kept.
+    headers: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     page: Mapped[Page] = relationship()
     version: Mapped[ContentVersion | None] = relationship()

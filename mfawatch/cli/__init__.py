@@ -31,6 +31,10 @@ COMMANDS = {
     "layout": "mfawatch.cli.layout",
     "sites": "mfawatch.cli.sites",
     "backfill": "mfawatch.cli.backfill",
+    "body": "mfawatch.cli.evidence",
+    "export": "mfawatch.cli.evidence",
+    "import": "mfawatch.cli.evidence",
+    "evidence": "mfawatch.cli.evidence",
 }
 
 

@@ -32,6 +32,7 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
         page = resolve_page(session, url, state.identify)
         rows: list[dict[str, Any]] = [
             {
+                "id": fetch.id,  # `mfawatch body ID` writes what it received
                 "fetched_at": iso(fetch.fetched_at),
                 "http_status": fetch.http_status,
                 "last_updated": iso(fetch.declared_date),

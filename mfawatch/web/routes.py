@@ -158,6 +158,37 @@ def raw(version_id: data.Id, session: SessionDep) -> Response:
     )
 
 
+@router.get("/fetches/{fetch_id}/raw")
+def fetch_raw(fetch_id: data.Id, session: SessionDep) -> Response:
+    """The bytes one fetch received (their SHA-256 checked), sandboxed as /versions/…/raw."""
+    from storage.received import get_fetch, received
+
+    got = received(session, get_fetch(session, fetch_id))
+    if got.body is None:
+        raise NotFound(f"fetch {fetch_id} kept no body ({got.fetch.outcome})")
+    return Response(
+        got.body,
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": RAW_CSP},
+    )
+
+
+@router.get("/changes/{change_id}/evidence.zip")
+def evidence(change_id: data.Id, session: SessionDep) -> Response:
+    """The change's evidence bundle (mfawatch.evidence), as `mfawatch evidence` writes it."""
+    import io
+
+    from mfawatch.evidence import write_bundle
+
+    out = io.BytesIO()
+    write_bundle(session, change_id, out)
+    return Response(
+        out.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="change-{change_id}.zip"'},
+    )
+
+
 @router.get("/search", response_class=HTMLResponse)
 def search(request: Request, session: SessionDep, q: str = "") -> HTMLResponse:
     hits = search_versions(session, q) if q.strip() else []

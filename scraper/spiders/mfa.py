@@ -43,7 +43,7 @@ from scraper.discovery import (
 )
 from scraper.extract import extract_page
 from scraper.logs import escape_log_records
-from scraper.middlewares import OffsiteRedirect, network_errors, on_site
+from scraper.middlewares import OffsiteRedirect, network_errors, on_site, response_head
 from storage.archive import FetchResult
 from storage.queries import KnownPage
 
@@ -260,7 +260,8 @@ class MfaSpider(Spider):
         result.etag = _header(response, b"ETag")
         result.last_modified = _header(response, b"Last-Modified")
         result.raw = response.body if response.status != 304 else None  # a 304 has no body
-        _observe(result, response, site, response.meta.get("mfawatch_seen_bytes"))
+        result.headers = response.meta.get("mfawatch_head") or response_head(response)
+        observe(result, response, site, response.meta.get("mfawatch_seen_bytes"))
         return result
 
     def fetch_failed(self, failure: Failure) -> FetchResult:
@@ -291,7 +292,7 @@ def user_agent(agent: str, contact: str | None) -> str:
     return f"{agent} +{contact}" if contact else agent
 
 
-def _observe(result: FetchResult, response: Response, site: Site, seen_bytes: str | None) -> None:
+def observe(result: FetchResult, response: Response, site: Site, seen_bytes: str | None) -> None:
     """Fill in what the response says about the page."""
     status = response.status
     if status == 304:
@@ -356,7 +357,3 @@ def _unsaid(exc: BaseException | None) -> str | None:
 def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
-
-
-# The crawl's judgement of a response, also applied to a web archive's captures (scraper.backfill).
-observe = _observe

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -184,6 +185,10 @@ class Fetch(Base):
     declared_time: Mapped[dt.time | None]  # the time of day, when the page gives one
     outcome: Mapped[str] = mapped_column(String(20))  # Outcome
     error: Mapped[str | None] = mapped_column(Text)
+    # kernel.chain: the hash of this fetch's values and of its page's fetch before it (by id),
+    # and the version of the serialization it was hashed with. Set by storage.chain only.
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    chain_version: Mapped[int] = mapped_column(SmallInteger)
 
     page: Mapped[Page] = relationship()
     version: Mapped[ContentVersion | None] = relationship()
@@ -238,5 +243,23 @@ class Review(Base):
     status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     reviewer: Mapped[str | None] = mapped_column(String(100))
+    # kernel.chain, as on fetches: this decision and the change's decision before it.
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    chain_version: Mapped[int] = mapped_column(SmallInteger)
 
     change: Mapped[Change] = relationship(back_populates="reviews")
+
+
+class ChainBackfill(Base):
+    """Rows written before the chain existed, chained afterwards from their stored values (by
+    migration 0013): the chain vouches for them since ``chained_at`` only."""
+
+    __tablename__ = "chain_backfills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[str] = mapped_column(String(32))  # the migration that chained them
+    chained_at: Mapped[dt.datetime]
+    fetches: Mapped[int]
+    last_fetch_id: Mapped[int | None]  # fetches up to this id were chained then
+    reviews: Mapped[int]
+    last_review_id: Mapped[int | None]

@@ -29,6 +29,7 @@ COMMANDS = {
     "report": "mfawatch.cli.report",
     "serve": "mfawatch.cli.web",
     "layout": "mfawatch.cli.layout",
+    "verify": "mfawatch.cli.verify",
 }
 
 

@@ -116,8 +116,9 @@ def canonical(link: FetchLink | ReviewLink, prev: str | None, version: int | Non
     if fields is None:
         raise ValueError(f"no chain version {version} for {chain}es")
     data: dict[str, Any] = {"chain": chain, "v": version, "prev": prev}
-    data |= {name: _value(getattr(link, name)) for name in fields}
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    for name in fields:
+        data[name] = _value(getattr(link, name))
+    text = _ENCODER.encode(data)
     # A lone surrogate cannot be stored anyway; hashed all the same rather than raising.
     return text.encode("utf-8", "surrogatepass")
 
@@ -135,14 +136,26 @@ def _value(value: Any) -> Any:
     >>> _value(dt.time(8, 59)), _value(dt.date(2017, 10, 3)), _value(None), _value(200)
     ('08:59:00.000000', '2017-10-03', None, 200)
     """
+    kind = type(value)
+    if value is None or kind is str or kind is int:  # the most of them: checked first
+        return value
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise ValueError("a naive datetime cannot be chained; use UTC-aware datetimes")
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if value.utcoffset():
+            value = value.astimezone(dt.UTC)
+        # isoformat is several times quicker than strftime, and gives the same digits.
+        return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dt.time):
         return value.isoformat(timespec="microseconds")
-    if value is None or isinstance(value, (str, int)):
-        return value
-    raise TypeError(f"cannot chain a {type(value).__name__}")
+    if isinstance(value, str):  # a StrEnum: its value
+        return str(value)
+    if isinstance(value, int) and kind is not bool:
+        return int(value)
+    raise TypeError(f"cannot chain a {kind.__name__}")
+
+
+# Built once: json.dumps with options builds an encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))

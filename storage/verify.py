@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from backports.zstd import ZstdError
 from sqlalchemy import Select, func, select
@@ -24,6 +24,8 @@ from kernel.text import bytes_hash, text_hash
 from storage.content import read_bodies, texts_by_id
 from storage.models import Body, ChainBackfill, Change, ContentVersion, Fetch, Page, Review, Site
 from storage.queries import check_site
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")  # of any columns
 
 BATCH = 10_000  # rows of the log read at once
 CONTENT_BATCH = 500  # bodies or texts unpacked at once
@@ -73,7 +75,7 @@ def verify_archive(session: Session, site: str | None = None) -> Verification:
         check_site(session, site)
         site_id = session.scalar(select(Site.id).where(Site.name == site))
     pages = session.execute(_of_site(select(Page.id, Page.key), site_id))
-    keys: dict[int, str] = {page_id: key for page_id, key in pages}
+    keys: dict[int, str] = {row.id: row.key for row in pages}
     found = Verification()
     found.backfills = list(session.scalars(select(ChainBackfill).order_by(ChainBackfill.id)))
     _fetch_chains(session, site_id, keys, found)
@@ -271,12 +273,12 @@ def _unpacked(
         yield row, content
 
 
-def _of_site(query: Select[Any], site_id: int | None) -> Select[Any]:
+def _of_site(query: _Query, site_id: int | None) -> _Query:
     return query if site_id is None else query.where(Page.site_id == site_id)
 
 
 def _batches(
-    session: Session, query: Select[Any], key: Any, size: int, *, scalars: bool = False
+    session: Session, query: Select[*tuple[Any, ...]], key: Any, size: int, *, scalars: bool = False
 ) -> Iterator[Any]:
     """The rows of ``query`` in ``key`` order, ``size`` at a time (a keyset: each batch is a
     range of the primary key)."""

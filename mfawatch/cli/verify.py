@@ -74,8 +74,7 @@ def as_dict(found: Verification) -> dict[str, Any]:
         "bodies": found.bodies,
         "versions": found.versions,
         "broken": [
-            {"table": b.table, "id": b.row_id, "chain": b.chain, "why": b.why}
-            for b in found.broken
+            {"table": b.table, "id": b.row_id, "chain": b.chain, "why": b.why} for b in found.broken
         ],
         "chained_by_migration": [
             {
@@ -151,7 +150,9 @@ def read_heads(path: Path) -> list[Head]:
                 for line in text.splitlines()
                 if line.strip() and not line.startswith("#")
             ]
-        heads = [Head(TABLES[noun], str(chain), int(i), digest) for noun, i, digest, chain in entries]
+        heads = [
+            Head(TABLES[noun], str(chain), int(i), digest) for noun, i, digest, chain in entries
+        ]
     except (KeyError, TypeError, ValueError) as exc:
         raise MfawatchError(
             f"{str(path)!r} is not a heads file of `mfawatch verify --heads` ({exc!r})"

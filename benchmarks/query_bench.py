@@ -23,11 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from measure import run
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.text import bytes_hash, text_hash
 from storage.content import read_text
-from storage.db import HEAD, close_database, open_database
+from storage.db import HEAD, alembic_config, close_database, make_engine, open_database
 from storage.packing import pack
 from storage.queries import list_changes, page_history, resolve_page, version_at
 from storage.search import search_versions
@@ -47,10 +49,18 @@ WORDS = (
 )  # fmt: skip
 
 
-def generate(db: Path, pages: int, fetches: int) -> float:
-    """Write the archive; returns the seconds it took."""
+# The schema the rows are written in; the migrations after it (0013 chains the fetch log) then
+# bring them to the head, as they would an archive of that age.
+WRITTEN_AT = "0007"
+
+
+def generate(db: Path, pages: int, fetches: int, *, upgrade: bool = True) -> float:
+    """Write the archive (at WRITTEN_AT, then upgraded unless ``upgrade`` is false); returns
+    the seconds it took."""
     started = time.perf_counter()
-    close_database(open_database(f"sqlite:///{db}"))  # the schema, by the migrations
+    engine = make_engine(f"sqlite:///{db}")
+    command.upgrade(alembic_config(engine), WRITTEN_AT)  # the schema, by the migrations
+    engine.dispose()
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA synchronous=OFF")
     stamp = T0.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -90,7 +100,7 @@ def generate(db: Path, pages: int, fetches: int) -> float:
     conn.executemany(  # one body a version, packed against its text as the archive does
         "INSERT INTO bodies (id, page_id, raw_hash, version_id, packed, first_seen_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        [(v[0], v[1], v[2][::-1], v[0], v[9], v[7]) for v in versions],
+        [(v[0], v[1], v[10], v[0], v[9], v[7]) for v in versions],
     )
     conn.executemany(
         "INSERT INTO versions_fts(rowid, title, text) VALUES (?, ?, ?)",
@@ -105,6 +115,8 @@ def generate(db: Path, pages: int, fetches: int) -> float:
     )
     conn.commit()
     conn.close()
+    if upgrade:
+        close_database(open_database(f"sqlite:///{db}"))  # up to the head
     return time.perf_counter() - started
 
 
@@ -123,9 +135,9 @@ def _versions(pages: int, fetches: int) -> list[tuple[Any, ...]]:
             seen = T0 + dt.timedelta(hours=HOURS_APART * first_fetch, seconds=p)
             vid, raw = (p - 1) * VERSIONS + k + 1, f"<html><body>{text}</body></html>"
             rows.append((
-                vid, p, f"{p:032x}{k:032x}", f"Page {p}", pack(text.encode(), previous),
+                vid, p, text_hash(text), f"Page {p}", pack(text.encode(), previous),
                 vid - 1 if k else None, k, seen.strftime("%Y-%m-%d %H:%M:%S.%f"), text,
-                pack(raw.encode(), text.encode()),
+                pack(raw.encode(), text.encode()), bytes_hash(raw.encode()),
             ))  # fmt: skip
             previous = text.encode()
     return rows

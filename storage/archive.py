@@ -16,11 +16,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
+from kernel.chain import fetch_link
 from kernel.detect import ChangeKind, PageStatus
 from kernel.diffing import change_diff, diff_stats
 from kernel.plan import FetchResult, PageSnapshot, Plan, plan_fetch
 from kernel.status import GOOD_OUTCOMES, FetchSource, Outcome, ReviewStatus
 from storage import content
+from storage.chain import chain_fetches
 from storage.content import find_body, new_body, new_version, read_text
 from storage.headers import pack_head
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Run
@@ -120,7 +122,15 @@ def carry_out(
     if not fresh and "url" in plan.page:
         _move_page(session, page, plan.page["url"])
     ids = (body.id if body else None, version.id if version else None)
-    fetch = Fetch(**fetch_row(plan, run.run_id, page.id, *ids))
+    row = fetch_row(plan, run.run_id, page.id, *ids)
+    link = fetch_link(
+        row,
+        url=result.url,  # the row's, or (the same) its page's
+        body_hash=body.raw_hash if body else None,
+        text_hash=version.text_hash if version else None,
+    )
+    chain_fetches(session, [(row, link)])
+    fetch = Fetch(**row)
     session.add(fetch)
     session.flush()
     change = None

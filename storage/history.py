@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from kernel.chain import fetch_link
 from kernel.detect import ChangeKind, Known, Observation, PageStatus, Seen, classify_change
 from kernel.diffing import change_diff, diff_stats
 from kernel.plan import FetchResult, PageSnapshot, Plan, plan_fetch
 from kernel.status import GOOD_OUTCOMES, FetchSource, Outcome, ReviewStatus
 from storage.archive import Recorded, RunContext, fetch_row, record_fetch
+from storage.chain import chain_fetches
 from storage.content import find_body, new_body, new_version, read_text
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Review, Site
 from storage.search import index_version
@@ -176,6 +178,13 @@ def _before_live(session: Session, run: RunContext, page: Page, result: FetchRes
     body = _body(session, run, page, result, plan, version)
     row = fetch_row(plan, None, page.id, body.id if body else None, version.id if version else None)
     row["other_url"] = result.url if result.url != page.url else None  # the page's row stays
+    link = fetch_link(
+        row,
+        url=result.url,
+        body_hash=body.raw_hash if body else None,
+        text_hash=version.text_hash if version else None,
+    )
+    chain_fetches(session, [(row, link)])  # appended to the page's chain: the log is by id
     fetch = Fetch(**row)
     session.add(fetch)
     session.flush()

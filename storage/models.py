@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -201,6 +202,10 @@ class Fetch(Base):
     # The response's status line and headers as received (kernel.headers), packed
     # (storage.headers); none for a fetch without a response, or from before they were kept.
     headers: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # kernel.chain: the hash of this fetch's values and of its page's fetch before it (by id),
+    # and the version of the serialization it was hashed with. Set by storage.chain only.
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    chain_version: Mapped[int] = mapped_column(SmallInteger)
 
     page: Mapped[Page] = relationship()
     version: Mapped[ContentVersion | None] = relationship()
@@ -258,6 +263,9 @@ class Review(Base):
     status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     reviewer: Mapped[str | None] = mapped_column(String(100))
+    # kernel.chain, as on fetches: this decision and the change's decision before it.
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    chain_version: Mapped[int] = mapped_column(SmallInteger)
 
     change: Mapped[Change] = relationship(back_populates="reviews")
 
@@ -290,3 +298,18 @@ class DirectoryEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))  # storage.directories.EVENTS
     at: Mapped[dt.datetime] = mapped_column(index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+
+
+class ChainBackfill(Base):
+    """Rows written before the chain existed, chained afterwards from their stored values (by
+    migration 0013): the chain vouches for them since ``chained_at`` only."""
+
+    __tablename__ = "chain_backfills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[str] = mapped_column(String(32))  # the migration that chained them
+    chained_at: Mapped[dt.datetime]
+    fetches: Mapped[int]
+    last_fetch_id: Mapped[int | None]  # fetches up to this id were chained then
+    reviews: Mapped[int]
+    last_review_id: Mapped[int | None]

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 from kernel.errors import AlreadyDecided, NotFound
 from kernel.status import GOOD_OUTCOMES, REVIEW_STATES, Outcome
+from storage.chain import chain_review
 from storage.models import (
     Body,
     Change,
@@ -194,9 +195,12 @@ def review_change(
         if not moved:
             raise AlreadyDecided(f"change #{change_id} is already {status}; nothing recorded")
         session.refresh(change, ["status"])
-    session.add(
-        Review(change=change, status=status, note=note, reviewer=reviewer, decided_at=utcnow())
+    review = Review(
+        change_id=change.id, status=status, note=note, reviewer=reviewer, decided_at=utcnow()
     )
+    chain_review(session, review)
+    review.change = change
+    session.add(review)
     session.flush()
     return change
 

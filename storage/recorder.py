@@ -24,11 +24,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.chain import fetch_link
 from kernel.detect import PageStatus, Seen
 from kernel.plan import PageSnapshot, Plan, plan_fetch
 from kernel.text import printable
 from storage.archive import FetchResult, Recorded, RunContext, fetch_row, record_fetch
 from storage.baseline import store_new_pages
+from storage.chain import chain_fetches
 from storage.models import Body, ContentVersion, Fetch, Page
 
 log = logging.getLogger(__name__)
@@ -144,13 +146,19 @@ class CrawlWriter:
     def _write(self, session: Session, waiting: Sequence[_Waiting]) -> None:
         new = [(entry.result, entry.plan) for entry in waiting if entry.ids is None]
         stored = iter(store_new_pages(session, self.run, new) if new else [])
-        fetches, pages = [], []
+        fetches, pages, links = [], [], []
         for entry in waiting:
             ids: tuple[int, int, int | None] = entry.ids or next(stored)
             page_id, version_id, body_id = ids
             if entry.page is not None:
                 pages.append(entry.page)
-            fetches.append(fetch_row(entry.plan, self.run_id, page_id, body_id, version_id))
+            row = fetch_row(entry.plan, self.run_id, page_id, body_id, version_id)
+            fetches.append(row)
+            body_hash = entry.plan.body if body_id is not None else None
+            link = fetch_link(row, url=entry.result.url, body_hash=body_hash,
+                              text_hash=entry.plan.version)  # fmt: skip
+            links.append((row, link))
+        chain_fetches(session, links)
         session.execute(insert(Fetch), fetches)
         if pages:
             session.execute(update(Page), pages)  # by primary key

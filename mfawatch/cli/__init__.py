@@ -35,6 +35,7 @@ COMMANDS = {
     "export": "mfawatch.cli.evidence",
     "import": "mfawatch.cli.evidence",
     "evidence": "mfawatch.cli.evidence",
+    "verify": "mfawatch.cli.verify",
 }
 
 

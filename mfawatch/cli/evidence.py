@@ -14,6 +14,7 @@ import typer
 
 from kernel.errors import MfawatchError
 from mfawatch.cli.common import State, parse_when
+from mfawatch.cli.group import PlainCommand
 
 OUTPUT = Annotated[Path, typer.Option("--output", "-o", help="The file to write.")]
 
@@ -21,12 +22,25 @@ OUTPUT = Annotated[Path, typer.Option("--output", "-o", help="The file to write.
 def register(app: typer.Typer) -> None:
     app.command()(body)
     app.command()(evidence)
-    export = typer.Typer(help="Export the archive in a standard format.", no_args_is_help=True)
-    export.command("warc")(export_warc)
-    app.add_typer(export, name="export")
-    imports = typer.Typer(help="Import fetches made by other tools.", no_args_is_help=True)
-    imports.command("warc")(import_warc)
-    app.add_typer(imports, name="import")
+    for name, callback, command in (
+        ("export", export, export_warc),
+        ("import", _import, import_warc),
+    ):
+        group = typer.Typer(callback=callback, add_completion=False, rich_markup_mode=None)
+        group.command("warc", cls=PlainCommand)(command)
+        app.add_typer(group, name=name)
+
+
+def export() -> None:
+    """Export the archive in a standard format (`export warc`)."""
+
+
+def _import() -> None:
+    """Import fetches made by other tools (`import warc`)."""
+
+
+# The command's own name, for those who look a command up by it (`import` is a keyword).
+globals()["import"] = _import
 
 
 def body(

@@ -42,9 +42,17 @@ FAST = {
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str]:
+    with fresh_database(tmp_path / "archive.db") as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(sqlite_file: Path) -> Iterator[str]:
+    """An empty database's URL: a SQLite file, or (MFAWATCH_TEST_DATABASE_URL set) a schema of
+    its own on that server, dropped after."""
     base = os.environ.get("MFAWATCH_TEST_DATABASE_URL")
     if not base:
-        yield f"sqlite:///{tmp_path / 'archive.db'}"
+        yield f"sqlite:///{sqlite_file}"
         return
     # One schema per test, named in the URL so that crawl subprocesses use it too.
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -52,10 +60,12 @@ def db_url(tmp_path: Path) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 @pytest.fixture

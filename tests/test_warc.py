@@ -6,21 +6,18 @@ Real crawls of the offline mirror, on SQLite or PostgreSQL as the fixtures say.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, update
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -29,7 +26,7 @@ from mfawatch.mirror.pages import relations_page, relations_path
 from storage.db import close_database, open_database
 from storage.headers import unpack_head
 from storage.models import Body, Fetch, Run
-from tests.conftest import Mfawatch
+from tests.conftest import Mfawatch, fresh_database
 
 pytestmark = pytest.mark.crawl
 
@@ -253,19 +250,8 @@ def _get(port: int, path: str, server: subprocess.Popen[bytes]) -> bytes:
 @pytest.fixture
 def empty_db_url(tmp_path: Path) -> Iterator[str]:
     """A second, empty archive on the same database server as the test's."""
-    base = os.environ.get("MFAWATCH_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with fresh_database(tmp_path / "empty.db") as url:
+        yield url
 
 
 def comparable(path: Path) -> list[tuple[Any, ...]]:

@@ -427,3 +427,24 @@ def test_a_crawl_declaring_a_date_before_the_last_capture_is_backdated(
     assert "the capture of 2019-01-01" in change["date_note"]
     (ours,) = [p for p in mfawatch.json("pages") if p["url"] == mirror.url(PATH)]
     assert ours["date_flag"] == "backdated"
+
+
+def test_reports_leave_historical_changes_out_unless_asked(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    archive.add(mirror.url(PATH), at(2016, 3, 1), page(FIRST, "01.03.2016"))
+    archive.add(mirror.url(PATH), at(2018, 1, 10), page(FIRST, "01.03.2016"))
+    archive.add(mirror.url(PATH), at(2019, 2, 1), page(UPDATED, "01.01.2017"))  # backdated
+    backfill(mfawatch, mirror)
+    plain = json.loads(mfawatch("report", "--format", "json", "--since", "2015-01-01").stdout)
+    assert (plain["changes"], plain["filters"]["include_historical"]) == ([], False)
+    asked = ("report", "--since", "2015-01-01", "--include-historical")
+    full = json.loads(mfawatch(*asked, "--format", "json").stdout)
+    assert [(c["kind"], c["historical"], c["date_flag"]) for c in full["changes"]] == [
+        ("content_updated", True, "backdated")
+    ]
+    accepted = mfawatch(*asked, "--format", "json", "--status", "accepted").stdout
+    assert json.loads(accepted)["changes"] == []
+    html = mfawatch(*asked).stdout
+    assert "with historical changes" in html and "backdated: declared 2017-01-01" in html
+    assert "date flag: backdated" in mfawatch(*asked, "--format", "md").stdout

@@ -448,3 +448,33 @@ def test_reports_leave_historical_changes_out_unless_asked(
     html = mfawatch(*asked).stdout
     assert "with historical changes" in html and "backdated: declared 2017-01-01" in html
     assert "date flag: backdated" in mfawatch(*asked, "--format", "md").stdout
+
+
+def test_the_web_timeline_marks_archive_captures(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback, sessions: Any
+) -> None:
+    from mfawatch.web import create_app
+    from tests.test_web import TestClient  # imported there with Starlette's warning silenced
+
+    archive.add(mirror.url(PATH), at(2016, 3, 1), page(FIRST, "01.03.2016"))
+    archive.add(mirror.url(PATH), at(2018, 1, 10), page(FIRST, "01.03.2016"))
+    archive.add(mirror.url(PATH), at(2019, 2, 1), page(UPDATED, "01.01.2017"))  # backdated
+    backfill(mfawatch, mirror)
+    mfawatch.crawl()
+    fetches = history(mfawatch, mirror)
+    assert [f["source"] for f in fetches] == ["wayback"] * 3 + ["live"]
+    (ours,) = [p for p in mfawatch.json("pages") if p["url"] == mirror.url(PATH)]
+    with TestClient(create_app(sessions)) as client:
+        (listed,) = [p for p in client.get("/api/pages").json() if p["url"] == mirror.url(PATH)]
+        html = client.get(f"/pages/{listed['id']}").text
+        api = client.get(f"/api/pages/{listed['id']}").json()["timeline"]
+        change = client.get(f"/changes/{ours['date_change_id']}").text
+    timeline = html[html.index('id="timeline"') :]
+    assert timeline.count("source-wayback") == 3 and timeline.count("source-live") == 1
+    for fetch in fetches[:3]:
+        assert f'<a class="memento" href="{fetch["archive_url"]}"' in timeline
+    assert [(f["source"], f["archive_url"]) for f in api] == [
+        (f["source"], f["archive_url"]) for f in fetches
+    ]
+    assert 'id="date-flag"' in html and "backdated: declared 2017-01-01" in html
+    assert 'id="date-flag"' in change and "still showed the old text" in change

@@ -54,6 +54,10 @@ def change_summary(change: Change) -> dict[str, Any]:
         "words_added": change.words_added,
         "words_removed": change.words_removed,
         "historical": change.historical,
+        # The declared date against the page's history (kernel.datecheck), or None.
+        "date_flag": change.date_flag,
+        "date_note": change.date_note,
+        "date_proof_fetch_id": change.date_proof_fetch_id,
     }
 
 
@@ -103,6 +107,13 @@ def change_detail(change: Change) -> dict[str, Any]:
         "outcome": fetch.outcome,
         "error": fetch.error,
         "note": fetch_note(fetch.http_status, fetch.outcome, fetch.error),
+    }
+    proof = change.date_proof_fetch
+    data["date_proof"] = proof and {
+        "fetch_id": proof.id,
+        "fetched_at": iso(proof.fetched_at),
+        "source": proof.source,
+        "archive_url": proof.archive_url,
     }
     data["reviews"] = [
         {"status": r.status, "note": r.note, "reviewer": r.reviewer, "at": iso(r.decided_at)}

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from kernel.detect import ChangeKind, kind_rank
 from kernel.diffing import Op, Piece
 from kernel.errors import MfawatchError
-from kernel.status import REVIEW_FILTERS
+from kernel.status import REVIEW_FILTERS, ReviewStatus
 from kernel.text import json_text, printable
 from mfawatch.changeview import (
     change_detail,
@@ -51,6 +51,7 @@ class ReportFilters:
     since: dt.datetime | None = None
     site: str | None = None
     kind: str | None = None
+    include_historical: bool = False  # changes found in a web archive's past (mfawatch backfill)
 
     def __post_init__(self) -> None:
         if self.status not in REVIEW_FILTERS:
@@ -58,12 +59,13 @@ class ReportFilters:
         if self.kind is not None and self.kind not in set(ChangeKind):
             raise MfawatchError(f"--kind must be one of {', '.join(ChangeKind)}")
 
-    def as_json(self) -> dict[str, str | None]:
+    def as_json(self) -> dict[str, str | bool | None]:
         return {
             "status": self.status,
             "since": iso(self.since),
             "site": self.site,
             "kind": self.kind,
+            "include_historical": self.include_historical,
         }
 
 
@@ -111,9 +113,17 @@ def gather_report(
     """Every change the filters select, most important kinds first, then newest."""
     from storage.queries import change_texts, list_changes
 
-    changes = list_changes(
-        session, status=filters.status, kind=filters.kind, site=filters.site, since=filters.since
-    )
+    def select(status: str, historical: bool) -> list[Change]:
+        return list(list_changes(session, status=status, kind=filters.kind, site=filters.site,
+                                 since=filters.since, historical=historical))  # fmt: skip
+
+    changes = select(filters.status, historical=False)
+    if filters.include_historical:
+        # Historical changes are not queued (unqueued): "pending" takes them in as well.
+        past = select("all" if filters.status == "pending" else filters.status, historical=True)
+        wanted = {filters.status, ReviewStatus.UNQUEUED} if filters.status == "pending" else None
+        changes += [c for c in past if wanted is None or c.status in wanted]
+        changes.sort(key=lambda c: (c.detected_at, c.id), reverse=True)
     _load_details(session, [c.id for c in changes])
     texts = change_texts(session, changes)
     ordered = sorted(changes, key=lambda c: kind_rank(c.kind))  # stable: newest first within

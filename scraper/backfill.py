@@ -42,6 +42,7 @@ from scraper.middlewares import on_site
 from scraper.spiders.mfa import observe
 from scraper.wayback import BadMemento, Downloaded, Wayback, search_prefixes
 from storage.content import read_body
+from storage.datecheck import check_dates
 from storage.history import Timeline, capture_context, link_to_live, record_capture, timeline
 from storage.models import Body, Fetch, Page
 from storage.models import Site as SiteRow
@@ -71,6 +72,7 @@ class Progress:
     skipped: int = 0  # recorded already, after watching began, or before the history imported
     reused: int = 0  # of the imported: bytes already archived, not downloaded again
     changes: dict[str, int] = field(default_factory=dict)  # historical changes found, by kind
+    date_flags: int = 0  # changes of the pages done whose declared date their history belies
     errors: list[str] = field(default_factory=list)  # pages the archive failed on
     page: str = ""  # the page under way
     started: float = field(default_factory=time.monotonic)
@@ -205,6 +207,9 @@ class Backfill:
             context.keyframe = None
         with self.sessions.begin() as session:
             bridged = link_to_live(session, target.key, queue=self.queue)
+            page_id = session.scalar(select(Page.id).where(Page.key == target.key))
+            if page_id is not None:  # the declared dates against the history now known
+                self.progress.date_flags += check_dates(session, page_id)
         if bridged is not None:
             self.progress.changes[str(bridged)] = self.progress.changes.get(str(bridged), 0) + 1
 

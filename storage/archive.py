@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from kernel.chain import fetch_link
@@ -24,6 +24,7 @@ from kernel.status import GOOD_OUTCOMES, FetchSource, Outcome, ReviewStatus
 from storage import content
 from storage.chain import chain_fetches
 from storage.content import find_body, new_body, new_version, read_text
+from storage.datecheck import check_dates
 from storage.headers import pack_head
 from storage.models import Body, Change, ContentVersion, Fetch, Page, Run
 from storage.search import index_version
@@ -136,6 +137,8 @@ def carry_out(
     change = None
     if plan.kind is not None:
         change = _change(session, page, fetch, plan, version)
+        if fetch.source == FetchSource.LIVE and _has_captures(session, page.id):
+            check_dates(session, page.id)  # a live change against the archive's past
     if not fresh:
         for name, value in plan.page.items():
             setattr(page, name, value)
@@ -144,6 +147,11 @@ def carry_out(
         page.current_version_id = version.id if version else None
     change_id = change.id if change else None
     return Recorded(fetch.id, plan.outcome, change_id, plan.kind)
+
+
+def _has_captures(session: Session, page_id: int) -> bool:
+    captured = exists().where(Fetch.page_id == page_id, Fetch.source != FetchSource.LIVE)
+    return bool(session.scalar(select(captured)))
 
 
 def fetch_row(

@@ -243,12 +243,18 @@ class Change(Base):
     # Found in a web archive's past (its window starts at an archive capture): not queued
     # unless asked (kernel.status.ReviewStatus.UNQUEUED).
     historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The declared date held against the page's fetches and captures (kernel.datecheck):
+    # backdated, or edited_under_date; the fetch that proves it and the finding in words.
+    date_flag: Mapped[str | None] = mapped_column(String(20))
+    date_proof_fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id"))
+    date_note: Mapped[str | None] = mapped_column(Text)
 
     page: Mapped[Page] = relationship()
     old_version: Mapped[ContentVersion | None] = relationship(foreign_keys=[old_version_id])
     new_version: Mapped[ContentVersion | None] = relationship(foreign_keys=[new_version_id])
     old_fetch: Mapped[Fetch | None] = relationship(foreign_keys=[old_fetch_id])
     new_fetch: Mapped[Fetch] = relationship(foreign_keys=[new_fetch_id])
+    date_proof_fetch: Mapped[Fetch | None] = relationship(foreign_keys=[date_proof_fetch_id])
     reviews: Mapped[list[Review]] = relationship(back_populates="change", order_by="Review.id")
 
 

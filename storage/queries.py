@@ -250,6 +250,17 @@ def version_raw(session: Session, version_id: int) -> bytes:
     return read_body(session, body)
 
 
+def date_flags(session: Session, page_ids: Sequence[int] | None = None) -> dict[int, Change]:
+    """Each page's latest change whose declared date its history belies (kernel.datecheck)."""
+    query = select(Change).where(Change.date_flag.is_not(None))
+    if page_ids is not None:
+        query = query.where(Change.page_id.in_(page_ids))
+    latest: dict[int, Change] = {}
+    for change in session.scalars(query.order_by(Change.detected_at, Change.id)):
+        latest[change.page_id] = change
+    return latest
+
+
 def list_pages(session: Session, site: str | None = None) -> Sequence[Page]:
     query = (
         select(Page).join(Page.site).options(joinedload(Page.site)).order_by(Site.name, Page.key)

@@ -353,3 +353,128 @@ def test_the_fake_index_pages_json_output_too(archive: FakeWayback) -> None:
     assert table[0][:2] == ["urlkey", "timestamp"] and len(table) == 1 + 3 + 2
     with urllib.request.urlopen(f"{url}&resumeKey={table[-1][0]}") as answer:
         assert [row[1][:4] for row in json.loads(answer.read())[1:]] == ["2019"]
+
+
+def test_a_declared_date_older_than_a_capture_of_the_old_text_is_backdated(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    archive.add(mirror.url(PATH), at(2016, 3, 1), page(FIRST, "01.03.2016"))
+    archive.add(mirror.url(PATH), at(2018, 1, 10), page(FIRST, "01.03.2016"))  # still FIRST
+    archive.add(mirror.url(PATH), at(2019, 2, 1), page(UPDATED, "01.01.2017"))  # claims 2017
+    archive.add(mirror.url(PATH), at(2020, 2, 1), page(EDITED, "01.01.2020"))  # honest
+    summary = backfill(mfawatch, mirror)
+    assert summary["date_flags"] == 1
+    fetches = history(mfawatch, mirror)
+    proof = fetches[1]  # the 2018 capture: the old text, after the declared date
+    changes = mfawatch.json("changes", "--historical")
+    flagged = [c for c in changes if c["date_flag"]]
+    assert [(c["kind"], c["date_flag"]) for c in flagged] == [("content_updated", "backdated")]
+    assert flagged[0]["date_proof_fetch_id"] == proof["id"]
+    note = (
+        f"backdated: declared 2017-01-01 but the capture of 2018-01-10 (fetch {proof['id']}, "
+        f"{proof['archive_url']}) still showed the old text"
+    )
+    assert flagged[0]["date_note"] == note
+    detail = mfawatch.json("diff", str(flagged[0]["id"]))
+    assert detail["date_proof"] == {
+        "fetch_id": proof["id"], "fetched_at": proof["fetched_at"], "source": "wayback",
+        "archive_url": proof["archive_url"],
+    }  # fmt: skip
+    assert note in mfawatch("diff", str(flagged[0]["id"])).stdout.replace("\n", "")
+    # On the page too: pages and history name the change and the capture.
+    (ours,) = [p for p in mfawatch.json("pages") if p["url"] == mirror.url(PATH)]
+    assert (ours["date_flag"], ours["date_change_id"]) == ("backdated", flagged[0]["id"])
+    assert mfawatch.json("history", mirror.url(PATH))["date_note"] == note
+    assert "backdated: declared 2017-01-01" in mfawatch("history", mirror.url(PATH)).stdout
+    again = backfill(mfawatch, mirror)  # recomputed, the same
+    assert again["captures_imported"] == 0
+    assert [c["date_note"] for c in mfawatch.json("changes", "--historical")] == [
+        c["date_note"] for c in changes
+    ]
+
+
+def test_a_text_edited_twice_under_one_date_is_flagged(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    archive.add(mirror.url(PATH), at(2018, 1, 10), page(FIRST, "10.01.2018"))
+    later = at(2018, 1, 10) + dt.timedelta(hours=6)
+    archive.add(mirror.url(PATH), later, page(UPDATED, "10.01.2018"))
+    archive.add(mirror.url(PATH), at(2019, 5, 1), page(EDITED, "10.01.2018"))
+    backfill(mfawatch, mirror)
+    first = history(mfawatch, mirror)[0]
+    changes = list(reversed(mfawatch.json("changes", "--historical")))
+    assert [(c["kind"], c["date_flag"]) for c in changes] == [
+        ("silent_edit", None),  # the same day: nothing proves it came later
+        ("silent_edit", "edited_under_date"),
+    ]
+    assert changes[1]["date_proof_fetch_id"] == first["id"]
+    assert changes[1]["date_note"].startswith(
+        f"edited 2 times under declared 2018-01-10: the capture of 2018-01-10 (fetch {first['id']}"
+    )
+
+
+def test_a_crawl_declaring_a_date_before_the_last_capture_is_backdated(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    archive.add(mirror.url(PATH), at(2019, 1, 1), page(["An old text."], "01.01.2019"))
+    backfill(mfawatch, mirror)
+    mirror.set(PATH, page(["A new text."], "01.06.2018"))  # live, and dated before 2019's capture
+    mfawatch.crawl()
+    capture = history(mfawatch, mirror)[0]
+    (change,) = mfawatch.json("changes", "--historical")
+    assert (change["kind"], change["date_flag"]) == ("date_regressed", "backdated")
+    assert change["date_proof_fetch_id"] == capture["id"]
+    assert "the capture of 2019-01-01" in change["date_note"]
+    (ours,) = [p for p in mfawatch.json("pages") if p["url"] == mirror.url(PATH)]
+    assert ours["date_flag"] == "backdated"
+
+
+def test_reports_leave_historical_changes_out_unless_asked(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    archive.add(mirror.url(PATH), at(2016, 3, 1), page(FIRST, "01.03.2016"))
+    archive.add(mirror.url(PATH), at(2018, 1, 10), page(FIRST, "01.03.2016"))
+    archive.add(mirror.url(PATH), at(2019, 2, 1), page(UPDATED, "01.01.2017"))  # backdated
+    backfill(mfawatch, mirror)
+    plain = json.loads(mfawatch("report", "--format", "json", "--since", "2015-01-01").stdout)
+    assert (plain["changes"], plain["filters"]["include_historical"]) == ([], False)
+    asked = ("report", "--since", "2015-01-01", "--include-historical")
+    full = json.loads(mfawatch(*asked, "--format", "json").stdout)
+    assert [(c["kind"], c["historical"], c["date_flag"]) for c in full["changes"]] == [
+        ("content_updated", True, "backdated")
+    ]
+    accepted = mfawatch(*asked, "--format", "json", "--status", "accepted").stdout
+    assert json.loads(accepted)["changes"] == []
+    html = mfawatch(*asked).stdout
+    assert "with historical changes" in html and "backdated: declared 2017-01-01" in html
+    assert "date flag: backdated" in mfawatch(*asked, "--format", "md").stdout
+
+
+def test_the_web_timeline_marks_archive_captures(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback, sessions: Any
+) -> None:
+    from mfawatch.web import create_app
+    from tests.test_web import TestClient  # imported there with Starlette's warning silenced
+
+    archive.add(mirror.url(PATH), at(2016, 3, 1), page(FIRST, "01.03.2016"))
+    archive.add(mirror.url(PATH), at(2018, 1, 10), page(FIRST, "01.03.2016"))
+    archive.add(mirror.url(PATH), at(2019, 2, 1), page(UPDATED, "01.01.2017"))  # backdated
+    backfill(mfawatch, mirror)
+    mfawatch.crawl()
+    fetches = history(mfawatch, mirror)
+    assert [f["source"] for f in fetches] == ["wayback"] * 3 + ["live"]
+    (ours,) = [p for p in mfawatch.json("pages") if p["url"] == mirror.url(PATH)]
+    with TestClient(create_app(sessions)) as client:
+        (listed,) = [p for p in client.get("/api/pages").json() if p["url"] == mirror.url(PATH)]
+        html = client.get(f"/pages/{listed['id']}").text
+        api = client.get(f"/api/pages/{listed['id']}").json()["timeline"]
+        change = client.get(f"/changes/{ours['date_change_id']}").text
+    timeline = html[html.index('id="timeline"') :]
+    assert timeline.count("source-wayback") == 3 and timeline.count("source-live") == 1
+    for fetch in fetches[:3]:
+        assert f'<a class="memento" href="{fetch["archive_url"]}"' in timeline
+    assert [(f["source"], f["archive_url"]) for f in api] == [
+        (f["source"], f["archive_url"]) for f in fetches
+    ]
+    assert 'id="date-flag"' in html and "backdated: declared 2017-01-01" in html
+    assert 'id="date-flag"' in change and "still showed the old text" in change

@@ -165,7 +165,9 @@ def test_changes_most_important_first_then_newest(mfawatch: Any, archive: object
 
 def test_json_matches_the_diff_command(mfawatch: Any, archive: object) -> None:
     data = report_json(mfawatch, "--status", "all", "--site", "seoul")
-    assert data["filters"] == {"status": "all", "since": None, "site": "seoul", "kind": None}
+    assert data["filters"] == {
+        "status": "all", "since": None, "site": "seoul", "kind": None, "include_historical": False,
+    }  # fmt: skip
     assert dt.datetime.fromisoformat(data["generated_at"]).tzinfo is not None
     assert data["period"]["from"].startswith("2023-03-02T09:00")
     for change in data["changes"]:

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
     """Every fetch of a page: when, HTTP status, declared date and where it came from,
     content hash, outcome."""
-    from storage.queries import page_history, resolve_page
+    from storage.queries import date_flags, page_history, resolve_page
 
     state: State = ctx.obj
     with state.sessions()() as session:
@@ -51,7 +51,13 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
             }
             for fetch, digest in page_history(session, page.id)
         ]
-        head = {"url": page.url, "key": page.key, "status": page.status}
+        flagged = date_flags(session, [page.id]).get(page.id)
+        head = {
+            "url": page.url,
+            "key": page.key,
+            "status": page.status,
+            **_flag(flagged),
+        }
     if as_json:
         print_json({**head, "fetches": rows})
         return
@@ -59,6 +65,8 @@ def history(ctx: typer.Context, url: PAGE, as_json: JSON = False) -> None:
     from rich.text import Text
 
     console().print(Text(f"{printable(head['url'])}  ({head['key']}, {head['status']})"))
+    if head["date_note"]:
+        console().print(Text(printable(f"change #{head['date_change_id']}: {head['date_note']}")))
     table = Table(
         "fetched", "source", "HTTP", "last updated", "date from", "content", "outcome", "note"
     )
@@ -135,12 +143,13 @@ def pages(
     as_json: JSON = False,
 ) -> None:
     """What is watched: every archived page with its state and last declared date."""
-    from storage.queries import check_site, list_pages
+    from storage.queries import check_site, date_flags, list_pages
 
     state: State = ctx.obj
     with state.sessions()() as session:
         if site is not None:
             check_site(session, site)
+        flags = date_flags(session)
         rows: list[dict[str, Any]] = [
             {
                 "url": p.url,
@@ -155,6 +164,7 @@ def pages(
                 "last_updated_source": p.declared_source,
                 "first_seen_at": iso(p.first_seen_at),
                 "last_seen_at": iso(p.last_seen_at),
+                **_flag(flags.get(p.id)),
             }
             for p in list_pages(session, site)
         ]
@@ -164,7 +174,7 @@ def pages(
     from rich.table import Table
     from rich.text import Text
 
-    table = Table("page", "title", "status", "last updated", "last fetched")
+    table = Table("page", "title", "status", "last updated", "last fetched", "date")
     for row in rows:
         table.add_row(
             Text(printable(row["key"])),
@@ -172,5 +182,15 @@ def pages(
             row["status"],
             declared_text(row["last_updated"], row["last_updated_time"]) or "none",
             row["last_seen_at"][:16].replace("T", " "),
+            Text(printable(row["date_note"] or "")),
         )
     console().print(table)
+
+
+def _flag(change: Any) -> dict[str, Any]:
+    """A page's latest declared-date finding (storage.queries.date_flags), as fields."""
+    return {
+        "date_flag": change.date_flag if change else None,
+        "date_note": change.date_note if change else None,
+        "date_change_id": change.id if change else None,
+    }

@@ -150,6 +150,7 @@ def _summary(progress: Progress, as_json: bool, dry_run: bool) -> None:
         "not_downloaded_again": progress.reused,
         "captures_skipped": progress.skipped,
         "historical_changes": progress.changes,
+        "date_flags": progress.date_flags,  # backdated or edited under one date (kernel.datecheck)
         "errors": progress.errors,
         "dry_run": dry_run,
     }
@@ -171,6 +172,8 @@ def _summary(progress: Progress, as_json: bool, dry_run: bool) -> None:
     table.add_row("skipped (recorded, or outside the window)", str(progress.skipped))
     for kind, count in sorted(progress.changes.items()):
         table.add_row(f"historical change: {kind}", str(count))
+    table.add_row("declared dates flagged (backdated, edited under one date)",
+                  str(progress.date_flags))  # fmt: skip
     for error in progress.errors:
         table.add_row("error", Text(printable(error)))
     console().print(table)

@@ -24,6 +24,13 @@ def report(
     site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
     kind: Annotated[str | None, typer.Option(help="Only this kind of change.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="html, md or json.")] = "html",
+    include_historical: Annotated[
+        bool,
+        typer.Option(
+            "--include-historical",
+            help="Also the changes found in a web archive's past (mfawatch backfill).",
+        ),
+    ] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file [default: stdout].")
     ] = None,
@@ -39,6 +46,7 @@ def report(
         since=parse_when(since) if since is not None else None,
         site=site,
         kind=kind,
+        include_historical=include_historical,
     )
     from storage.queries import check_site
 

@@ -164,6 +164,8 @@ def _print_change_header(data: dict[str, Any]) -> None:
     ]
     if data["new_fetch"]["error"] or data["after"]:
         lines.append(f"fetch     {printable(data['new_fetch']['note'])}")
+    if data["date_note"]:  # names an archive's URL: escaped like archived text
+        lines.append(f"date      {printable(data['date_note'])}")
     if data["after"]:  # the diff below is the last text; this is what came after it
         lines.append(f"after     {data['after']}")
     for r in data["reviews"]:

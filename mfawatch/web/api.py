@@ -99,6 +99,8 @@ def page(page_id: data.Id, session: SessionDep) -> PageDetail:
             error=f.error,
             url=f.url,
             final_url=f.final_url,
+            source=f.source,
+            archive_url=f.archive_url,
         )
         for f, digest in page_history(session, page_id)
     ]

@@ -22,6 +22,7 @@ from storage.content import read_text, read_texts
 from storage.models import ContentVersion
 from storage.queries import (
     change_texts,
+    date_flags,
     get_change,
     list_pages,
     page_history,
@@ -205,6 +206,8 @@ def _page_context(session: Session, page_id: int) -> dict[str, Any]:
         "page": found,
         "live": data.live_url(found.url),
         "timeline": [fetch for fetch, _digest in page_history(session, page_id)],
+        "memento": data.live_url,  # an archive capture's link, if a browser may follow it
+        "date_flag": date_flags(session, [page_id]).get(page_id),
         "versions": versions,
         "compare": pair,
         "diff": None,

@@ -104,6 +104,8 @@ class TimelineFetch(BaseModel):
     error: str | None
     url: str
     final_url: str | None
+    source: str = Field(default="live", description="live, or the web archive (wayback, warc)")
+    archive_url: str | None = Field(default=None, description="An archive capture's memento")
 
 
 class VersionRef(BaseModel):

@@ -1,8 +1,9 @@
 """`mfawatch demo`: the main job end to end, offline.
 
 Serves a mirror of two embassy sites on 127.0.0.1, crawls them (the baseline), edits the
-mirror the way a ministry does, crawls again, then prints the review queue and one diff. It
-works in its own folder, where the archive is the default ./mfawatch.db, so that a user can go
+mirror the way a ministry does, crawls again, then prints the review queue and one diff,
+verifies the archive's chains and hashes, and exports it as WARC (demo.warc.gz). It works in
+its own folder, where the archive is the default ./mfawatch.db, so that a user can go
 on exploring it with the same commands.
 """
 
@@ -22,6 +23,7 @@ from mfawatch.mirror.missions import page_text
 from mfawatch.mirror.pages import relations_page
 
 MISSIONS = ("seoul", "bern")
+WARC = "demo.warc.gz"  # the export, in the demo's folder
 # Against our own mirror there is nobody to be polite to; robots.txt is still obeyed.
 SITES_TEMPLATE = """\
 # Written by `mfawatch demo`: the sites file format, pointed at a local mirror.
@@ -38,7 +40,8 @@ def run_demo(folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     # The last demo's database goes; its lock folder (mfawatch.db.locks) stays: a lock file
     # removed while a crawl holds it would let a second crawl in.
-    for stale in ("mfawatch.db", "mfawatch.db-journal", "mfawatch.db-wal", "mfawatch.db-shm"):
+    for stale in ("mfawatch.db", "mfawatch.db-journal", "mfawatch.db-wal", "mfawatch.db-shm",
+                  WARC):  # fmt: skip
         (folder / stale).unlink(missing_ok=True)
     servers = [MirrorServer().start() for _ in MISSIONS]
     example = servers[0].url(relations_path("en", 35))
@@ -47,18 +50,21 @@ def run_demo(folder: Path) -> int:
         sites.write_text(_sites_file(servers), encoding="utf-8")
         for mission, server in zip(MISSIONS, servers, strict=True):
             server.set_site(embassy_site(mission))
-        _step("1/4 First crawl: the baseline (nothing is queued for review)")
+        _step("1/5 First crawl: the baseline (nothing is queued for review)")
         _mfawatch(folder, "crawl")
         before_edits = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        _step("2/4 The ministry edits its pages")
+        _step("2/5 The ministry edits its pages")
         for line in _edit(servers[0], servers[1]):
             print(f"    - {line}")
-        _step("3/4 Second crawl: every fetch archived, changes classified")
+        _step("3/5 Second crawl: every fetch archived, changes classified")
         _mfawatch(folder, "crawl")
-        _step("4/4 The review queue, and the diff of the silent edit")
+        _step("4/5 The review queue, and the diff of the silent edit")
         _mfawatch(folder, "changes")
         silent = json.loads(_mfawatch(folder, "changes", "--kind", "silent_edit", "--json"))
         _mfawatch(folder, "diff", str(silent[0]["id"]))
+        _step("5/5 Every chain and stored hash verified; the archive exported as WARC")
+        _mfawatch(folder, "verify")
+        _mfawatch(folder, "export", "warc", "-o", WARC, said=True)
     finally:
         for server in servers:
             server.stop()
@@ -133,13 +139,14 @@ def _step(title: str) -> None:
     print(f"\n=== {title}", flush=True)
 
 
-def _mfawatch(folder: Path, *args: str) -> str:
-    """Run the real command there; JSON output is returned, anything else shown."""
+def _mfawatch(folder: Path, *args: str, said: bool = False) -> str:
+    """Run the real command there; JSON output is returned, anything else shown (``said``:
+    its stderr too, on stdout, as part of the story: export tells what it wrote there)."""
     # Each crawl in its own process, as the scheduler will do: Twisted's reactor runs once.
     command = [sys.executable, "-m", "mfawatch", *args]
     if "--json" in args:
         return subprocess.run(
             command, cwd=folder, check=True, capture_output=True, text=True
         ).stdout
-    subprocess.run(command, cwd=folder, check=True)
+    subprocess.run(command, cwd=folder, check=True, stderr=subprocess.STDOUT if said else None)
     return ""

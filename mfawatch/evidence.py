@@ -3,8 +3,9 @@
 It holds both raw bodies (the exact bytes of the last fetch of the old state and the first of
 the new), both extracted texts, the diff (self-contained HTML, and text), a WARC of the
 fetches that bound the window (those two and every fetch between them), the review history,
-a manifest.json (URLs, times, statuses, declared dates, the SHA-256 of every file) and a
-README.txt saying how to check it with sha256sum and warcio.
+a manifest.json (URLs, times, statuses, declared dates, the SHA-256 of every file; each fetch's
+chain hash with the exact bytes it hashes, and the page chain's head) and a README.txt saying
+how to check it with sha256sum, warcio, and `mfawatch verify --against chain-head.txt`.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
+from kernel.chain import canonical
 from kernel.diffing import Op, Piece
 from mfawatch.changeview import AFTER, change_detail, change_pieces, declared_text, iso
+from mfawatch.cli.verify import heads_text
 from mfawatch.htmldiff import inline_html
 from mfawatch.warc import write_warc
 from storage.content import read_texts
 from storage.models import Change, Fetch
 from storage.queries import change_texts, get_change
 from storage.received import Received, received_many, select_fetches
+from storage.verify import Chained, fetches_chained, page_head
 
 README = """\
 Evidence for change {id} ({kind}) of {url}
@@ -39,8 +43,11 @@ What is here
   diff.html, diff.txt            the difference between the texts ([-deleted-] {{+inserted+}})
   fetches.warc.gz                every fetch of the window as WARC (ISO 28500) records
   reviews.json                   every review decision on this change
-  manifest.json                  URLs, times, HTTP statuses, declared dates, and the SHA-256
-                                 of every other file
+  manifest.json                  URLs, times, HTTP statuses, declared dates, each fetch's
+                                 chain hash, the page chain's head, and the SHA-256 of every
+                                 other file
+  chain-head.txt                 the page chain's head when the bundle was made, as
+                                 `mfawatch verify --heads` writes it
   SHA256SUMS                     the SHA-256 of every file here, manifest.json included
 
 How to check it, without mfawatch
@@ -54,6 +61,22 @@ How to check it, without mfawatch
        warcio check -v fetches.warc.gz
      Its WARC-Payload-Digest values are the same SHA-256s in base32.
   4. Replay: any WARC player (pywb, ReplayWeb.page) opens fetches.warc.gz.
+  5. The fetches are in the archive's chain. mfawatch chains the fetches of a page: each
+     fetch's chain_hash (in manifest.json) is the SHA-256, in hex, of its chain_input, the
+     UTF-8 bytes of a JSON object with its keys sorted and no white space (RFC 8785): "chain"
+     ("fetch"), "v" (the chain_version), "prev" (chain_prev: the chain hash of the page's
+     fetch before it, null for its first), and the fetch's values: fetched_at (UTC, to the
+     microsecond, ending in Z), url (the URL requested), http_status, body_hash (the SHA-256
+     of the body, as in step 2), text_hash, declared_date, declared_time, outcome, error.
+     Recompute it with
+       printf '%s' 'CHAIN_INPUT' | sha256sum
+     (or any SHA-256 tool over those bytes), and check that body_hash is body_sha256. Each
+     hash covers the one before it, so a fetch rewritten later changes every hash after it,
+     up to the head: the last fetch of the page when the bundle was made (page_chain_head,
+     and chain-head.txt). Whoever holds the archive can check that it still holds that head,
+     and so every fetch before it unchanged, with
+       mfawatch verify --against chain-head.txt
+     (exit 0: the head is in the chain and every chain verifies; 1 says which broke).
 """
 
 
@@ -91,15 +114,26 @@ def write_bundle(session: Session, change_id: int, out: IO[bytes]) -> list[str]:
     detail = change_detail(change)
     files["reviews.json"] = _json(detail["reviews"])
     made = iso(dt.datetime.now(dt.UTC)) or ""
+    chained = fetches_chained(session, [f.id for f in window])
+    head = page_head(session, change.page_id)
+    if head is not None:
+        files["chain-head.txt"] = heads_text([head]).encode()
     files["README.txt"] = README.format(
         id=change.id, kind=change.kind, url=change.page.url, made=made
     ).encode()
     manifest = {
         "change": {k: v for k, v in detail.items() if k != "reviews"},
         "made_at": made,
-        "fetches": [_fetch_entry(items[f.id], f, old_fetch, new_fetch) for f in window],
+        "fetches": [
+            _fetch_entry(items[f.id], f, old_fetch, new_fetch, chained[f.id]) for f in window
+        ],
+        "page_chain_head": {"fetch_id": head.row_id, "chain_hash": head.hash, "page": head.chain}
+        if head is not None
+        else None,
         "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-        "verify": "see README.txt: sha256sum for the files, warcio check for the WARC",
+        "verify": "see README.txt: sha256sum for the files, warcio check for the WARC, "
+        "sha256sum of each chain_input for its chain_hash, mfawatch verify --against "
+        "chain-head.txt for the chain",
     }
     files["manifest.json"] = _json(manifest)
     files["SHA256SUMS"] = "".join(
@@ -123,7 +157,9 @@ def _window(session: Session, change: Change) -> list[Fetch]:
     return sorted(by_id.values(), key=lambda f: (f.fetched_at, f.id))
 
 
-def _fetch_entry(got: Received, fetch: Fetch, old: Fetch | None, new: Fetch) -> dict[str, Any]:
+def _fetch_entry(
+    got: Received, fetch: Fetch, old: Fetch | None, new: Fetch, chained: Chained
+) -> dict[str, Any]:
     role = "last fetch of the old state" if old is not None and fetch.id == old.id else None
     role = "first fetch of the new state" if fetch.id == new.id else role
     return {
@@ -139,6 +175,13 @@ def _fetch_entry(got: Received, fetch: Fetch, old: Fetch | None, new: Fetch) -> 
         "last_updated_raw": fetch.declared_raw,
         "body_sha256": got.raw_hash,
         "headers_kept": got.head is not None,
+        "chain_hash": chained.hash,
+        "chain_version": chained.version,
+        "chain_prev": chained.prev,
+        # What chain_hash is the SHA-256 of (kernel.chain): recomputed without mfawatch.
+        "chain_input": canonical(chained.link, chained.prev, chained.version).decode(
+            "utf-8", "surrogatepass"
+        ),
     }
 
 

@@ -7,7 +7,13 @@ spider's own `observe`: status, redirect, extraction) and written through the sa
 date order, so that each is compared with the state before it. A revisit is its status and
 headers with the payload it refers to (by digest: a record of the same files, or a body the
 archive has); a server-not-modified revisit is a 304. A record already in the archive (same
-page, time and body hash) is skipped, so importing a file twice adds nothing.
+page, time and body hash), or whose capture it already has, is skipped, so importing a file
+twice adds nothing.
+
+An imported fetch is of source ``warc`` (kernel.status.FetchSource), its capture (the
+archive_url/archive_digest columns) the record's identity: ``warc:<WARC-Record-ID>``, or for an
+ARC record (which has no id; warcio invents a random one) ``arc:<date> <URL>``, and the
+record's WARC-Payload-Digest.
 
 A file that stops being WARC (truncated, or not WARC at all) is reported with the offset
 where it did, after what came before it is imported; the exit code is then 1.
@@ -27,15 +33,17 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from kernel.captures import Capture
 from kernel.config import Config, Site, layout_fingerprint, page_identity
 from kernel.detect import Seen
 from kernel.headers import head_block
 from kernel.plan import FetchResult
-from kernel.status import RunStatus
+from kernel.status import FetchSource, RunStatus
 from kernel.text import printable
 from storage.archive import record_fetch
 from storage.models import Body, Fetch, Page
@@ -59,6 +67,7 @@ class _Entry:
     digest: str | None = field(compare=False)
     refers_to: str | None = field(compare=False)  # a revisit's WARC-Refers-To (record id)
     not_modified: bool = field(compare=False, default=False)
+    identity: str = field(compare=False, default="")  # the capture's URL (module docstring)
 
 
 @dataclass
@@ -89,12 +98,22 @@ def import_files(sessions: sessionmaker[Session], config: Config, paths: list[Pa
                 if _already(session, result):
                     tally.duplicates += 1
                     continue
-                if entry.site.name not in runs:
+            if entry.site.name not in runs:
+                with sessions.begin() as session:
                     layout = entry.site.layout
                     runs[entry.site.name] = start_run(
                         session, entry.site.name, layout.name, TRIGGER, layout_fingerprint(layout)
                     )
-                record_fetch(session, runs[entry.site.name], result)
+            try:
+                with sessions.begin() as session:
+                    record_fetch(session, runs[entry.site.name], result)
+            except IntegrityError:
+                # Another import recorded the same capture since it was looked for.
+                with sessions() as session:
+                    if not _captured(session, result):
+                        raise
+                tally.duplicates += 1
+                continue
             tally.imported += 1
     finally:
         with sessions.begin() as session:
@@ -211,7 +230,16 @@ def _entry(
         digest=headers.get_header("WARC-Payload-Digest"),
         refers_to=headers.get_header("WARC-Refers-To"),
         not_modified=record.rec_type == "revisit" and profile.endswith("server-not-modified"),
+        identity=_identity(record, uri, date),
     )
+
+
+def _identity(record: Any, uri: str, date: dt.datetime) -> str:
+    """A record's stable identity: its WARC-Record-ID (an ARC record has none)."""
+    record_id = record.rec_headers.get_header("WARC-Record-ID")
+    if record.format == "warc" and record_id:
+        return f"warc:{record_id}"
+    return f"arc:{date:%Y%m%d%H%M%S} {uri}"
 
 
 def _site_of(config: Config, uri: str) -> Site | None:
@@ -276,6 +304,7 @@ def _observed(
     result.last_modified = _text(headers.get(b"Last-Modified"))
     result.headers = head_block(protocol, status, pairs)
     result.raw = body
+    result.capture = Capture(FetchSource.WARC, entry.identity, entry.digest)
     kind = responsetypes.from_args(headers=headers, url=entry.uri, body=body or b"")
     response = kind(url=entry.uri, status=status, headers=headers, body=body or b"")
     observe(result, response, entry.site, None)
@@ -368,4 +397,14 @@ def _already(session: Session, result: FetchResult) -> bool:
     )
     # A body the archive does not keep (a 404's, a 304's) has no hash to compare.
     rows = session.execute(query)
-    return any(raw_hash in (None, result.raw_hash) for _, raw_hash in rows)
+    return any(raw_hash in (None, result.raw_hash) for _, raw_hash in rows) or _captured(
+        session, result
+    )
+
+
+def _captured(session: Session, result: FetchResult) -> bool:
+    """Whether the archive has a fetch of this record (its capture key is unique)."""
+    if result.capture is None:
+        return False
+    key = result.capture.key
+    return session.scalar(select(Fetch.id).where(Fetch.archive_key == key)) is not None

@@ -19,7 +19,7 @@ from backports.zstd import ZstdError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from kernel.chain import ReviewLink, fetch_link, link_hash
+from kernel.chain import FetchLink, ReviewLink, fetch_link, link_hash
 from kernel.text import bytes_hash, text_hash
 from storage.content import read_bodies, texts_by_id
 from storage.models import Body, ChainBackfill, Change, ContentVersion, Fetch, Page, Review, Site
@@ -103,10 +103,49 @@ def check_heads(session: Session, lodged: Iterable[Head]) -> list[Break]:
     return broken
 
 
-def _fetch_chains(
-    session: Session, site_id: int | None, keys: dict[int, str], found: Verification
-) -> None:
-    query = (
+@dataclass(frozen=True)
+class Chained:
+    """A fetch's place in its page's chain: what was hashed, after which hash, to what."""
+
+    link: FetchLink
+    prev: str | None  # the chain hash of the page's fetch before it (by id); None: the first
+    hash: str  # the stored chain hash
+    version: int
+
+
+def fetches_chained(session: Session, fetch_ids: Sequence[int]) -> dict[int, Chained]:
+    """The links of a few fetches, as verify recomputes them (for an evidence bundle)."""
+    found = {}
+    rows: Iterable[Any] = session.execute(_fetch_query().where(Fetch.id.in_(fetch_ids)))
+    for row in rows:
+        before = (
+            select(func.max(Fetch.id))
+            .where(Fetch.page_id == row.page_id, Fetch.id < row.id)
+            .scalar_subquery()
+        )
+        prev = session.scalar(select(Fetch.chain_hash).where(Fetch.id == before))
+        link = fetch_link(
+            row._mapping, url=row.requested, body_hash=row.raw_hash, text_hash=row.text_hash
+        )
+        found[row.id] = Chained(link, prev, row.chain_hash, row.chain_version)
+    return found
+
+
+def page_head(session: Session, page_id: int) -> Head | None:
+    """The current head of a page's chain: its last fetch by id (None: no fetch yet)."""
+    last = select(func.max(Fetch.id)).where(Fetch.page_id == page_id).scalar_subquery()
+    row = session.execute(
+        select(Fetch.id, Fetch.chain_hash, Page.key)
+        .join(Page, Fetch.page_id == Page.id)
+        .where(Fetch.id == last)
+    ).first()
+    return Head("fetches", row.key, row.id, row.chain_hash) if row is not None else None
+
+
+def _fetch_query() -> Select[*tuple[Any, ...]]:
+    """Fetch rows with what their links hash (the URL requested, the body's and text's
+    hashes)."""
+    return (
         select(
             Fetch.id,
             Fetch.page_id,
@@ -126,8 +165,13 @@ def _fetch_chains(
         .outerjoin(Body, Fetch.body_id == Body.id)
         .outerjoin(ContentVersion, Fetch.version_id == ContentVersion.id)
     )
+
+
+def _fetch_chains(
+    session: Session, site_id: int | None, keys: dict[int, str], found: Verification
+) -> None:
     chains = _Chains("fetches", "fetch")
-    for row in _batches(session, _of_site(query, site_id), Fetch.id, BATCH):
+    for row in _batches(session, _of_site(_fetch_query(), site_id), Fetch.id, BATCH):
         link = fetch_link(
             row._mapping, url=row.requested, body_hash=row.raw_hash, text_hash=row.text_hash
         )

@@ -31,6 +31,13 @@ def test_demo_runs_twice_and_its_next_steps_work_from_where_the_user_is(tmp_path
     demo(tmp_path, "first/demo")
     stdout = demo(tmp_path, "first/demo")  # the second run starts over, its locks in place
     assert "The archive is first/demo/mfawatch.db." in stdout
+    # It ends verified, and exported: a WARC that warcio itself checks.
+    assert "every chain and every hash holds" in stdout
+    assert "written to demo.warc.gz" in stdout
+    warc = tmp_path / "first/demo/demo.warc.gz"
+    check = subprocess.run([str(Path(sys.executable).parent / "warcio"), "check", str(warc)],
+                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
     steps = next_steps(stdout)
     assert steps[0] == "cd first/demo" and len(steps) == 4, steps
     # Typed one after the other in the user's shell, from the folder they ran the demo in.

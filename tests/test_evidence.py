@@ -51,7 +51,7 @@ def test_bundle_holds_both_bodies_and_checks_without_mfawatch(date_only, mfawatc
     assert b"28.02.2023" in date_only["old"] and b"05.03.2023" in date_only["new"]
     sums = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True,
                           text=True, check=False)  # fmt: skip
-    assert sums.returncode == 0 and sums.stdout.count(": OK") == 10, sums.stdout
+    assert sums.returncode == 0 and sums.stdout.count(": OK") == 11, sums.stdout
     manifest = json.loads((folder / "manifest.json").read_text())
     for name, digest in manifest["sha256"].items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
@@ -60,6 +60,25 @@ def test_bundle_holds_both_bodies_and_checks_without_mfawatch(date_only, mfawatc
     assert old["body_sha256"] == hashlib.sha256(date_only["old"]).hexdigest()
     assert new["body_sha256"] == hashlib.sha256(date_only["new"]).hexdigest()
     assert (old["last_updated"], new["last_updated"]) == ("2023-02-28", "2023-03-05")
+    # The chain: each hash recomputed from the bytes given, after the one before it.
+    for fetch in manifest["fetches"]:
+        data = fetch["chain_input"].encode()
+        assert hashlib.sha256(data).hexdigest() == fetch["chain_hash"]
+        link = json.loads(data)
+        assert (link["v"], link["prev"]) == (fetch["chain_version"], fetch["chain_prev"])
+        assert link["body_hash"] == fetch["body_sha256"]
+        assert data == json.dumps(link, sort_keys=True, separators=(",", ":")).encode()
+    assert old["chain_prev"] is None and new["chain_prev"] == old["chain_hash"]
+    head = manifest["page_chain_head"]
+    assert (head["fetch_id"], head["chain_hash"]) == (new["id"], new["chain_hash"])
+    readme = (folder / "README.txt").read_text()
+    assert "mfawatch verify --against chain-head.txt" in readme and "sha256sum" in readme
+    checked = mfawatch("verify", "--against", str(folder / "chain-head.txt"))
+    assert checked.code == 0, checked.stdout + checked.stderr
+    assert "1 lodged heads checked: every one is still in its chain" in checked.stdout
+    forged = folder / "chain-head.txt"
+    forged.write_text(forged.read_text().replace(head["chain_hash"], "0" * 64))
+    assert mfawatch("verify", "--against", str(forged)).code == 1
     assert manifest["change"]["kind"] == "date_only"
     reviews = json.loads((folder / "reviews.json").read_text())
     assert [(r["status"], r["note"]) for r in reviews] == [("accepted", "checked")]

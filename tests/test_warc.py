@@ -282,6 +282,21 @@ def test_export_import_export_round_trip(crawled, mirror, mfawatch, empty_db_url
     assert [c["kind"] for c in other.json("changes", "--status", "all")] == ["date_only"]
     runs = other.json("runs")
     assert [r["trigger"] for r in runs] == ["import"]
+    # Each fetch marked as from an archive: the WARC record it was, by its id and digest.
+    fetches = other.json("history", mirror.url(EN35))["fetches"]
+    assert {f["source"] for f in fetches} == {"warc"}
+    expected = {
+        (f"warc:{f['WARC-Record-ID']}", f.get("WARC-Payload-Digest"))
+        for kind, f, _, _ in records(first)
+        if kind in ("response", "revisit")
+    }
+    factory = open_database(empty_db_url)
+    with factory() as session:
+        shown = {tuple(r) for r in session.execute(select(Fetch.archive_url, Fetch.archive_digest))}
+    close_database(factory)
+    assert shown == expected and len(shown) == 16
+    table = other("history", mirror.url(EN35))
+    assert table.code == 0 and "warc" in table.stdout
 
 
 def test_import_of_a_truncated_file_keeps_what_came_before(crawled, mfawatch, empty_db_url,
@@ -318,3 +333,27 @@ def test_import_skips_pages_no_layout_recognises(mfawatch, sessions, tmp_path):
     assert "imported 0 fetches" in result.stderr and "2 of pages no layout" in result.stderr
     with sessions() as session:
         assert session.scalar(select(Run.id)) is None
+
+
+def test_a_record_imported_twice_under_one_id_is_recorded_once(mfawatch, sessions, mirror,
+                                                              tmp_path):  # fmt: skip
+    """A hostile file: two records claiming the same WARC-Record-ID (and digest) at different
+    times. The second is the same capture (its archive_key is taken): skipped, never raised."""
+    path = tmp_path / "twice.warc.gz"
+    page = relations_page("seoul", "en", 35).encode()
+    with path.open("wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        head = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        for date in ("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z"):
+            fields = {"WARC-Record-ID": "<urn:uuid:11111111-2222-3333-4444-555555555555>",
+                      "WARC-Date": date}  # fmt: skip
+            writer.write_record(writer.create_warc_record(
+                mirror.url(EN35), "response", payload=BytesIO(page), length=len(page),
+                http_headers=head, warc_headers_dict=fields,
+            ))  # fmt: skip
+    result = mfawatch("import", "warc", str(path))
+    assert result.code == 0, result.stderr
+    assert "imported 1 fetches; skipped 1 already archived" in result.stderr
+    with sessions() as session:
+        rows = session.execute(select(Fetch.source, Fetch.archive_url)).all()
+    assert rows == [("warc", "warc:<urn:uuid:11111111-2222-3333-4444-555555555555>")]

@@ -29,7 +29,7 @@ from kernel.errors import MfawatchError
 from mfawatch.web import create_app
 from mfawatch.web.security import HOST_PREFIX, PAGE_CSP, RAW_CSP, SESSION_COOKIE, redact_token
 from storage.archive import FetchResult, record_fetch
-from storage.models import Change, Page, Review
+from storage.models import Change, Fetch, Page, Review
 from storage.runs import finish_run, start_run
 
 with warnings.catch_warnings():  # Starlette prefers httpx2 now; httpx still works
@@ -363,6 +363,27 @@ def test_version_text_and_sandboxed_raw_html(client: TestClient) -> None:
     assert raw.headers["content-security-policy"] == RAW_CSP
     assert raw.headers["content-type"] == "text/html; charset=utf-8"
     assert raw.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_damaged_body_is_a_plain_error_page(
+    archive: sessionmaker[Session], client: TestClient
+) -> None:
+    """Stored bytes that no longer hash to what was recorded: a 500 that says so (the hostile
+    recorded value escaped), never a traceback, nor the bytes."""
+    with archive.begin() as session:
+        fetch = session.scalars(select(Fetch).where(Fetch.body_id.is_not(None))).first()
+        assert fetch is not None and fetch.body is not None
+        fetch.body.raw_hash = "<script>alert(1)</script>"
+        fetch_id = fetch.id
+    answer = client.get(f"/fetches/{fetch_id}/raw")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "<h1>Archive damaged</h1>" in answer.text
+    assert "does not match its recorded SHA-256" in answer.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in answer.text
+    assert "<script>alert(1)" not in answer.text and "raw page" not in answer.text
+    assert "Traceback" not in answer.text
+    assert answer.headers["content-security-policy"] == PAGE_CSP
 
 
 def test_search_finds_words_and_marks_them(client: TestClient) -> None:

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
-from kernel.errors import NotFound
+from kernel.errors import ArchiveDamaged, NotFound
 from mfawatch.web import api, routes, security
 from mfawatch.web.render import render
 
@@ -44,6 +44,7 @@ def create_app(
     app.include_router(routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(ArchiveDamaged, _damaged)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
     security.install(app, token, allowed_hosts)
@@ -58,6 +59,16 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         return JSONResponse({"detail": str(exc)}, status_code=404)
     return render(request, "error.html", {"title": "Not found", "message": str(exc)}, 404)
+
+
+async def _damaged(request: Request, exc: Exception) -> Response:
+    """Stored bytes that no longer hash to what was recorded (a body shown raw, a bundle):
+    the server's archive is at fault, so a 500, but said plainly, not a traceback."""
+    message = f"{exc} (`mfawatch verify` checks the whole archive)"
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=500)
+    context = {"title": "Archive damaged", "message": message}
+    return render(request, "error.html", context, 500)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

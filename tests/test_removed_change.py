@@ -97,4 +97,4 @@ def test_the_web_change_page_shows_removed_after(client: TestClient, removed: in
     after = html[html.index('<div class="new">') : html.index('<section id="inline"')]
     assert "Trade grew by a tenth." in before
     assert "Trade grew" not in after and '<p class="after">removed</p>' in after
-    assert html.count("HTTP 404") == 1
+    assert html.count("HTTP 404, gone") == 1  # the fetch line (the fetch links name 404 too)

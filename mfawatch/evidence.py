@@ -23,14 +23,13 @@ from sqlalchemy.orm import Session
 from kernel.chain import canonical
 from kernel.diffing import Op, Piece
 from mfawatch.changeview import AFTER, change_detail, change_pieces, declared_text, iso
-from mfawatch.cli.verify import heads_text
 from mfawatch.htmldiff import inline_html
 from mfawatch.warc import write_warc
 from storage.content import read_texts
 from storage.models import Change, Fetch
 from storage.queries import change_texts, get_change
 from storage.received import Received, received_many, select_fetches
-from storage.verify import Chained, fetches_chained, page_head
+from storage.verify import Chained, fetches_chained, heads_text, page_head
 
 README = """\
 Evidence for change {id} ({kind}) of {url}

@@ -20,7 +20,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from kernel.chain import FetchLink, ReviewLink, fetch_link, link_hash
-from kernel.text import bytes_hash, text_hash
+from kernel.text import bytes_hash, printable, text_hash
 from storage.content import read_bodies, texts_by_id
 from storage.models import Body, ChainBackfill, Change, ContentVersion, Fetch, Page, Review, Site
 from storage.queries import check_site
@@ -41,6 +41,9 @@ class Break:
     row_id: int
     chain: str  # the page's key, or "change N"
     why: str
+
+
+NOUNS = {"fetches": "fetch", "reviews": "review"}  # a chain's table, as heads name it
 
 
 @dataclass(frozen=True)
@@ -349,3 +352,12 @@ def backfill_note(backfill: ChainBackfill) -> str:
         f"migration {backfill.revision} at {at}, from their stored values: the chain vouches "
         "for them since then, not before"
     )
+
+
+def heads_text(heads: list[Head]) -> str:
+    """Heads, one a line (`fetch ID HASH PAGE-KEY`, `review ID HASH change N`), as --against
+    reads them back."""
+    at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [f"# mfawatch chain heads at {at}: {len(heads)} chains; check: verify --against FILE"]
+    lines += [f"{NOUNS[h.table]} {h.row_id} {h.hash} {printable(h.chain)}" for h in heads]
+    return "\n".join(lines) + "\n"

@@ -3,7 +3,6 @@ and the chain heads to lodge elsewhere (or lodged earlier, to check)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import sys
@@ -19,6 +18,7 @@ from mfawatch.cli.common import State, console, print_json
 if TYPE_CHECKING:
     from storage.verify import Head, Verification
 
+# As storage.verify.NOUNS names a chain's table (not imported: `--help` loads no storage).
 NOUNS = {"fetches": "fetch", "reviews": "review"}
 TABLES = {noun: table for table, noun in NOUNS.items()}
 _HASH = re.compile(r"[0-9a-f]{64}")
@@ -54,6 +54,8 @@ def verify(
             del result["heads"]
         print_json(result)
     elif heads and found.ok:
+        from storage.verify import heads_text
+
         sys.stdout.write(heads_text(found.heads))
         print(summary(found), file=sys.stderr)
     else:
@@ -119,15 +121,6 @@ def show(found: Verification, result: dict[str, Any], *, checked: int) -> None:
         held = "every one is still in its chain" if found.ok else "see above"
         out.print(Text(f"{checked} lodged heads checked: {held}"))
     out.print(Text(summary(found)))
-
-
-def heads_text(heads: list[Head]) -> str:
-    """Heads, one a line (`fetch ID HASH PAGE-KEY`, `review ID HASH change N`), as --against
-    reads them back."""
-    at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    lines = [f"# mfawatch chain heads at {at}: {len(heads)} chains; check: verify --against FILE"]
-    lines += [f"{NOUNS[h.table]} {h.row_id} {h.hash} {printable(h.chain)}" for h in heads]
-    return "\n".join(lines) + "\n"
 
 
 def read_heads(path: Path) -> list[Head]:

@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from mfawatch.mirror import MirrorServer, embassy_site, relations_path
@@ -52,7 +53,7 @@ def run_demo(folder: Path) -> int:
             server.set_site(embassy_site(mission))
         _step("1/5 First crawl: the baseline (nothing is queued for review)")
         _mfawatch(folder, "crawl")
-        before_edits = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        before_edits = _second_after_now()
         _step("2/5 The ministry edits its pages")
         for line in _edit(servers[0], servers[1]):
             print(f"    - {line}")
@@ -77,6 +78,16 @@ def run_demo(folder: Path) -> int:
         f"    {command} show {example} --at {before_edits}\n"
     )
     return 0
+
+
+def _second_after_now() -> str:
+    """A time in whole seconds that lies after every fetch of the crawl just ended and before
+    the next one: the next second, waited out (at most 1 s). Now cut to the second could fall
+    before a fetch of that same second, and `show --at` would find no text."""
+    now = dt.datetime.now(dt.UTC)
+    then = now.replace(microsecond=0) + dt.timedelta(seconds=1)
+    time.sleep((then - now).total_seconds())
+    return then.isoformat(timespec="seconds")
 
 
 def _shown(path: Path, start: Path | None = None) -> str:

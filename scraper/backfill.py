@@ -43,7 +43,14 @@ from scraper.spiders.mfa import observe
 from scraper.wayback import BadMemento, Downloaded, Wayback, search_prefixes
 from storage.content import read_body
 from storage.datecheck import check_dates
-from storage.history import Timeline, capture_context, link_to_live, record_capture, timeline
+from storage.history import (
+    Timeline,
+    capture_context,
+    link_to_live,
+    mark_unlinked,
+    record_capture,
+    timeline,
+)
 from storage.models import Body, Fetch, Page
 from storage.models import Site as SiteRow
 from storage.storable import storable_text
@@ -59,6 +66,7 @@ class Target:
     key: str
     url: str
     lang: str
+    discovered: bool = False  # found by --discover: a page the archive did not have
 
 
 @dataclass
@@ -74,6 +82,8 @@ class Progress:
     changes: dict[str, int] = field(default_factory=dict)  # historical changes found, by kind
     date_flags: int = 0  # changes of the pages done whose declared date their history belies
     errors: list[str] = field(default_factory=list)  # pages the archive failed on
+    discovered: int = 0  # pages found only in the web archive (--discover)
+    unlinked: int = 0  # of them, recorded removed: the site's menus no longer link them
     page: str = ""  # the page under way
     started: float = field(default_factory=time.monotonic)
     todo: int = 0  # captures of the current page still to do
@@ -210,6 +220,8 @@ class Backfill:
             page_id = session.scalar(select(Page.id).where(Page.key == target.key))
             if page_id is not None:  # the declared dates against the history now known
                 self.progress.date_flags += check_dates(session, page_id)
+            if target.discovered:
+                self.progress.unlinked += mark_unlinked(session, target.key)
         if bridged is not None:
             self.progress.changes[str(bridged)] = self.progress.changes.get(str(bridged), 0) + 1
 

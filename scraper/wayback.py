@@ -224,14 +224,19 @@ class Wayback:
         prefix: str,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
+        *,
+        urls_only: bool = False,
     ) -> Iterator[CdxRecord]:
-        """Every capture the index lists under ``prefix``, paged with resume keys."""
+        """Every capture the index lists under ``prefix``, paged with resume keys; with
+        ``urls_only``, the first capture that answered 200 of each URL (the index collapses
+        the rest, so listing a whole section costs one line a URL)."""
         try:
             # Its "malformed URL" filter would drop hosts such as 127.0.0.1 (one-letter last
             # label); each record's URL must name the page anyway (scraper.backfill).
             yield from self.client.search(
                 prefix, match_type="prefix", from_date=since, to_date=until,
-                skip_malformed_results=False,
+                skip_malformed_results=False, collapse="urlkey" if urls_only else None,
+                filter_field="statuscode:200" if urls_only else None,
             )  # fmt: skip
         except (WaybackException, requests.RequestException) as exc:
             raise _archive_error(exc, f"listing captures of {prefix}") from None

@@ -140,6 +140,28 @@ def link_to_live(session: Session, key: str, *, queue: bool = False) -> ChangeKi
     return kind
 
 
+def mark_unlinked(session: Session, key: str) -> bool:
+    """A page found only in a web archive, on a site that has been crawled: today's menus do
+    not link it (a crawl fetches every page they link), so it is recorded as removed, as of
+    its last capture (its last_seen_at). No change is recorded: no fetch saw it go. The next
+    crawl re-checks it all the same (a known page): a 404 keeps it removed, an answer with
+    its text is a `restored` change. Returns whether the page was marked."""
+    page = session.scalar(select(Page).where(Page.key == key))
+    if page is None or page.status != PageStatus.ACTIVE:
+        return False  # gone at its last capture already, or never with a text
+    live = (
+        select(Fetch.id)
+        .join(Page, Fetch.page_id == Page.id)
+        .where(Fetch.source == FetchSource.LIVE)
+    )
+    if session.scalar(live.where(Fetch.page_id == page.id).limit(1)) is not None:
+        return False
+    if session.scalar(live.where(Page.site_id == page.site_id).limit(1)) is None:
+        return False  # the site never crawled: whether its menus link the page is unknown
+    page.status = PageStatus.REMOVED
+    return True
+
+
 def state_before(
     session: Session, page: Page, at: dt.datetime, *, captures_only: bool = False
 ) -> tuple[PageSnapshot, int | None, ContentVersion | None] | None:

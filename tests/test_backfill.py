@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -338,6 +339,7 @@ def test_bad_input_is_one_line_and_exit_2(mfawatch: Mfawatch, archive: FakeWayba
         (["--rate", "0"], "--rate must be"),
         (["--from", "2020-01-01", "--to", "2019-01-01"], "--to is before --from"),
         (["--site", "nope"], "no site named"),
+        (["--discover", "--page", "http://nowhere.invalid/en/content/1"], "not both"),
     ]:
         result = mfawatch("backfill", *args)
         assert result.code == 2, (args, result.stderr)
@@ -478,3 +480,84 @@ def test_the_web_timeline_marks_archive_captures(
     ]
     assert 'id="date-flag"' in html and "backdated: declared 2017-01-01" in html
     assert 'id="date-flag"' in change and "still showed the old text" in change
+
+
+def pages_by_path(mfawatch: Mfawatch, mirror: MirrorServer) -> dict[str, dict[str, Any]]:
+    return {p["url"].removeprefix(mirror.base_url): p for p in mfawatch.json("pages")}
+
+
+def test_discover_finds_pages_gone_from_the_menus_and_records_them_removed(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    base = mirror.base_url
+    mfawatch.crawl()  # today's menus: content 35, 36, 37
+    aid = "/en/content/90/humanitarian-aid"
+    archive.add(base + aid, at(2017, 1, 1), page(["Aid sent in 2016."], "01.01.2017"))
+    archive.add(f"https://www.{base.removeprefix('http://')}/index.php{aid}", at(2018, 3, 1),
+                page(["Aid sent in 2016 and 2017."], "01.03.2018"))  # fmt: skip
+    archive.add(base + "/en/content/91/visits", at(2018, 1, 1), page(["Visits."], None))
+    archive.add(base + "/en/content/91/visits", at(2019, 1, 1), "Not Found", status=404)
+    archive.add(base + "/en/content/92/broken-link", at(2018, 1, 1), "Not Found", status=404)
+    archive.add(base + "/en/news/5/a-visit", at(2018, 1, 1), page(["News."], None))  # no rule
+    archive.add("http://127.0.0.9/en/content/93/x", at(2018, 1, 1), page(["Elsewhere."], None))
+    result = mfawatch("backfill", "--rate", "100", "--discover", "--json")
+    assert result.code == 0, result.stderr
+    summary = result.json()
+    assert "2 pages found only in the web archive" in result.stderr
+    # 90 and 91 answered 200 once; 92 never did (a dead link), news has no rule, .9 no site.
+    assert (summary["pages_discovered"], summary["pages_unlinked"]) == (2, 1)
+    pages = pages_by_path(mfawatch, mirror)
+    assert not any("/content/92" in p or "/news/" in p for p in pages)
+    # 90's last capture had its text, and no menu links it today: removed as of that capture.
+    assert pages[aid]["status"] == "removed" and pages[aid]["last_seen_at"][:10] == "2018-03-01"
+    assert pages[aid]["first_seen_at"][:10] == "2017-01-01"
+    old = mfawatch.json("show", mirror.url(aid), "--at", "2017-06-01")
+    assert old["text"].endswith("Aid sent in 2016.") and old["source"] == "wayback"
+    # 91's own captures say when it went: a historical removal, with its window.
+    visits = "/en/content/91/visits"
+    assert pages[visits]["status"] == "removed"
+    kinds = {(c["url"].removeprefix(base), c["kind"]) for c in
+             mfawatch.json("changes", "--historical")}  # fmt: skip
+    assert kinds == {(aid, "content_updated"), (visits, "removed")}
+    assert pages["/en/content/35/political-cooperation"]["status"] == "active"  # untouched
+    # The next crawl re-checks them (known pages): both 404, both stay removed, nothing queued.
+    mfawatch.crawl()
+    assert mfawatch.json("changes") == []
+    assert pages_by_path(mfawatch, mirror)[aid]["status"] == "removed"
+    again = mfawatch("backfill", "--rate", "100", "--discover", "--json").json()
+    assert (again["pages_discovered"], again["captures_imported"]) == (0, 0)
+
+
+def test_discover_before_any_crawl_does_not_guess_at_the_menus(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    aid = "/en/content/90/humanitarian-aid"
+    archive.add(mirror.base_url + aid, at(2017, 1, 1), page(["Aid sent in 2016."], None))
+    dry = mfawatch("backfill", "--rate", "100", "--discover", "--dry-run", "--json")
+    assert dry.code == 0, dry.stderr
+    assert (dry.json()["pages_discovered"], dry.json()["captures_new"]) == (1, 1)
+    assert mementos(archive) == []
+    assert mfawatch("history", mirror.url(aid)).code == 2  # a dry run records nothing
+    summary = mfawatch("backfill", "--rate", "100", "--discover", "--json").json()
+    assert (summary["pages_discovered"], summary["pages_unlinked"]) == (1, 0)
+    # Never crawled, the site's menus are unknown: the page stays as its captures left it.
+    assert pages_by_path(mfawatch, mirror)[aid]["status"] == "active"
+    # Its first crawl finds it gone (the mirror has no such page): removed, at a live fetch.
+    mfawatch.crawl()
+    assert pages_by_path(mfawatch, mirror)[aid]["status"] == "removed"
+
+
+def test_discover_searches_each_rules_literal_prefix(
+    mfawatch: Mfawatch, mirror: MirrorServer, archive: FakeWayback
+) -> None:
+    mfawatch("backfill", "--rate", "100", "--discover", "--dry-run", "--json")
+    host = mirror.base_url.removeprefix("http://")
+    listed = {
+        urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["url"][0]
+        for _, path in archive.requests if path.startswith("/cdx/")
+    }  # fmt: skip
+    assert listed == {
+        f"{host}{strip}/{lang}/{section}/"
+        for strip in ("", "/index.php") for lang in ("en", "az", "ru")
+        for section in ("content", "category")
+    }  # fmt: skip

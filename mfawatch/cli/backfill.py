@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from typing import TYPE_CHECKING, Annotated
@@ -37,6 +38,14 @@ def backfill(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the captures; download and record nothing.")
     ] = False,
+    discover: Annotated[
+        bool,
+        typer.Option(
+            "--discover",
+            help="Also find the sites' pages that only the web archive knows (gone from "
+            "today's menus), by prefix search over the layout's URL patterns.",
+        ),
+    ] = False,
     queue: Annotated[
         bool, typer.Option("--queue", help="Put the historical changes found in the queue.")
     ] = False,
@@ -56,6 +65,7 @@ def backfill(
 ) -> None:
     """Import each page's past captures from the Wayback Machine ($MFAWATCH_WAYBACK_URL)."""
     from scraper.backfill import Backfill, site_names, targets
+    from scraper.discover import discover as discover_pages
     from scraper.locks import site_locks
     from scraper.settings import USER_AGENT
     from scraper.spiders.mfa import user_agent
@@ -67,28 +77,33 @@ def backfill(
     config = state.config()
     if site and page:
         raise MfawatchError("give --site or --page, not both")
+    if discover and page:
+        raise MfawatchError("give --discover or --page, not both (--discover searches sites)")
     names = site_names(config, (site or "").split(","))
-    start = parse_when(since) if since is not None else None
-    end = parse_when(until, end_of_day=True) if until is not None else None
-    if start and end and end < start:
-        raise MfawatchError("--to is before --from")
-    if rate is not None and not 0 < rate <= 100:
-        raise MfawatchError("--rate must be more than 0 and at most 100")
-    if timeout <= 0:
-        raise MfawatchError("--timeout must be more than 0")
+    start, end = _window(since, until, rate, timeout)
     sessions = state.sessions()
     pages = targets(sessions, config, names, page)
-    if not pages:
-        raise MfawatchError("no pages to backfill: crawl first, or name one with --page URL")
+    if not pages and not discover:
+        raise MfawatchError(
+            "no pages to backfill: crawl first, name one with --page URL, or --discover them"
+        )
+    chosen = [config.site(name) for name in names] or list(config.sites)
     archive = Wayback(rate=rate, timeout=timeout, user_agent=user_agent(USER_AGENT, config.contact))
     show = _Shown(as_json)
     job = Backfill(
         sessions, archive, since=start, until=end, dry_run=dry_run, queue=queue,
         report=show.progress, say=show.say,
     )  # fmt: skip
-    locked = sorted({t.site.name for t in pages})
+    locked = sorted({t.site.name for t in pages} | {s.name for s in chosen if discover})
     try:
         with site_locks(database_url(state.db_url), locked):
+            if discover:
+                found = discover_pages(sessions, archive, chosen, start, end)
+                job.progress.discovered = len(found)
+                show.say(f"backfill: {len(found)} pages found only in the web archive")
+                pages = [*pages, *found]
+            if not pages:
+                raise MfawatchError("no pages to backfill: none archived, none in the web archive")
             done = job.run(pages)
     except MfawatchError as exc:  # the archive unreachable, or a site being crawled
         show.end()
@@ -100,6 +115,21 @@ def backfill(
     show.end()
     _summary(done, as_json, dry_run)
     raise typer.Exit(1 if done.errors else 0)
+
+
+def _window(
+    since: str | None, until: str | None, rate: float | None, timeout: float
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """--from and --to as times, the other numbers checked."""
+    start = parse_when(since) if since is not None else None
+    end = parse_when(until, end_of_day=True) if until is not None else None
+    if start and end and end < start:
+        raise MfawatchError("--to is before --from")
+    if rate is not None and not 0 < rate <= 100:
+        raise MfawatchError("--rate must be more than 0 and at most 100")
+    if timeout <= 0:
+        raise MfawatchError("--timeout must be more than 0")
+    return start, end
 
 
 def _is_archive(exc: MfawatchError) -> bool:
@@ -149,6 +179,8 @@ def _summary(progress: Progress, as_json: bool, dry_run: bool) -> None:
         "bad_captures": progress.failed,
         "not_downloaded_again": progress.reused,
         "captures_skipped": progress.skipped,
+        "pages_discovered": progress.discovered,  # --discover: only the web archive had them
+        "pages_unlinked": progress.unlinked,  # of them, recorded removed (no menu links them)
         "historical_changes": progress.changes,
         "date_flags": progress.date_flags,  # backdated or edited under one date (kernel.datecheck)
         "errors": progress.errors,
@@ -164,6 +196,9 @@ def _summary(progress: Progress, as_json: bool, dry_run: bool) -> None:
 
     table = Table(title="Backfill summary" + (" (dry run)" if dry_run else ""), show_header=False)
     table.add_row("pages", f"{progress.pages_done} of {progress.pages}")
+    if progress.discovered:
+        table.add_row("  found only in the web archive", str(progress.discovered))
+        table.add_row("  of them, recorded removed (no menu links them)", str(progress.unlinked))
     table.add_row("captures listed", str(progress.listed))
     table.add_row("new to the archive", str(progress.wanted))
     table.add_row("imported", str(progress.imported))

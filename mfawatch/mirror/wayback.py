@@ -1,8 +1,9 @@
 """A local stand-in for the Wayback Machine: its CDX search API and its id_ mementos.
 
 The CDX API as the Internet Archive serves it: `/cdx/search/cdx?url=…&matchType=prefix`,
-`from`/`to` timestamps, `limit` and `showResumeKey` paging (a blank line, then the key to send
-as `resumeKey`), space-separated lines or `output=json` (a header row, then one row each).
+`from`/`to` timestamps, one `filter=[!]field:regex`, `collapse=urlkey`, `limit` and
+`showResumeKey` paging (a blank line, then the key to send as `resumeKey`), space-separated
+lines or `output=json` (a header row, then one row each).
 Matching ignores the scheme, `www.` and the host's case, as the archive's SURT keys do.
 Mementos at `/web/{timestamp}id_/{url}`: the original status and body, `Memento-Datetime`, the
 original headers as `X-Archive-Orig-*`, a `Link` to the original. Faults to test with: 429s
@@ -56,6 +57,9 @@ class Faults:
     cdx_garbage: bool = False
     cdx_cut: bool = False  # the answer stops mid-line, the connection closed
     endless: set[str] = field(default_factory=set)  # timestamps whose memento never ends
+
+
+CDX_FIELDS = ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]
 
 
 def surt_key(url: str) -> str:
@@ -128,6 +132,12 @@ class FakeWayback:
             for key, ts, c in rows
             if (key.startswith(wanted) if prefix else key == wanted) and low <= ts <= high
         ]
+        if query.get("filter"):
+            name, _, pattern = query["filter"].partition(":")
+            column, negate = CDX_FIELDS.index(name.lstrip("!")), name.startswith("!")
+            found = [r for r in found if bool(re.fullmatch(pattern, r[column])) != negate]
+        if query.get("collapse") == "urlkey":  # the first row of each key
+            found = [r for i, r in enumerate(found) if i == 0 or found[i - 1][0] != r[0]]
         start = int(query.get("resumeKey") or 0)
         size = min(self.page_size, int(query.get("limit") or self.page_size))
         page = found[start : start + size]
@@ -176,8 +186,7 @@ def _handler(archive: FakeWayback) -> type[BaseHTTPRequestHandler]:
                 return
             rows, more = archive.cdx_lines(query)
             if query.get("output") == "json":
-                header = ["urlkey", "timestamp", "original", "mimetype", "statuscode"]
-                table: list[list[str]] = [[*header, "digest", "length"], *rows]
+                table: list[list[str]] = [CDX_FIELDS, *rows]
                 if more:
                     table += [[], [more]]
                 body = json.dumps(table).encode()

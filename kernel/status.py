@@ -56,3 +56,4 @@ class FetchSource(StrEnum):
     LIVE = "live"  # crawled
     WAYBACK = "wayback"  # a Wayback Machine capture (mfawatch backfill)
     WARC = "warc"  # a record of a WARC file
+    MEMENTO = "memento"  # a capture in another web archive, from its RFC 7089 TimeMap

@@ -21,8 +21,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from scrapy.http import HtmlResponse, Response
 from scrapy.http.headers import Headers
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from wayback import CdxRecord
 
 from kernel.captures import Capture, capture_problem, listed_problem
-from kernel.config import Config, Site, page_identity, url_host
+from kernel.config import Config, Layout, Site, page_identity, url_host
 from kernel.detect import Seen
 from kernel.errors import ArchiveError, ArchiveUnreachable, MfawatchError
 from kernel.plan import FetchResult
@@ -40,7 +41,7 @@ from kernel.status import FetchSource
 from kernel.text import printable
 from scraper.middlewares import on_site
 from scraper.spiders.mfa import observe
-from scraper.wayback import BadMemento, Downloaded, Wayback, search_prefixes
+from scraper.wayback import BadMemento, Downloaded
 from storage.content import read_body
 from storage.datecheck import check_dates
 from storage.history import (
@@ -56,6 +57,30 @@ from storage.models import Site as SiteRow
 from storage.storable import storable_text
 
 log = logging.getLogger(__name__)
+
+
+class Archive(Protocol):
+    """A web archive to backfill from: scraper.wayback.Wayback (its CDX index), or
+    scraper.memento.TimeMaps (any Memento archive)."""
+
+    source: FetchSource
+
+    def lookups(self, layout: Layout, url: str) -> list[str]: ...
+
+    def captures(
+        self,
+        prefix: str,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        *,
+        urls_only: bool = False,
+    ) -> Iterator[CdxRecord]: ...
+
+    def download(self, record: CdxRecord) -> Downloaded: ...
+
+    def memento_url(self, record: CdxRecord) -> str: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -147,7 +172,7 @@ class Backfill:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        archive: Wayback,
+        archive: Archive,
         *,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
@@ -228,7 +253,7 @@ class Backfill:
     def listed(self, target: Target) -> list[CdxRecord]:
         """The page's captures under every URL that names it, oldest first, each once."""
         seen: dict[tuple[str, str, str], CdxRecord] = {}
-        for prefix in search_prefixes(target.site.layout, target.url):
+        for prefix in self.archive.lookups(target.site.layout, target.url):
             for record in self.archive.captures(prefix, self.since, self.until):
                 found = page_identity(target.site.layout, record.original)
                 if found is None or str(found[0]) != target.key:
@@ -303,9 +328,9 @@ class Backfill:
         )
 
 
-def _capture(archive: Wayback, record: CdxRecord) -> Capture:
+def _capture(archive: Archive, record: CdxRecord) -> Capture:
     url = storable_text(archive.memento_url(record))
-    return Capture(FetchSource.WAYBACK, url, record.digest or None)
+    return Capture(archive.source, url, record.digest or None)
 
 
 def _response(url: str, got: Downloaded) -> Response:

@@ -18,8 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import PageRule, Site, page_identity, url_host
-from scraper.backfill import Target
-from scraper.wayback import Wayback
+from scraper.backfill import Archive, Target
 from storage.models import Page
 
 
@@ -65,7 +64,7 @@ def search_prefixes(site: Site) -> list[str]:
 
 def discover(
     sessions: sessionmaker[Session],
-    archive: Wayback,
+    archive: Archive,
     sites: list[Site],
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,

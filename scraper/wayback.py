@@ -42,6 +42,7 @@ from wayback.exceptions import (
 from kernel.captures import cdx_digest
 from kernel.config import Layout, page_identity
 from kernel.errors import ArchiveError, ArchiveUnreachable, MfawatchError
+from kernel.status import FetchSource
 from kernel.text import printable
 
 log = logging.getLogger(__name__)
@@ -114,19 +115,21 @@ class BadMemento(ArchiveError):
     it, not a failure of the archive): a bad capture."""
 
 
-class _Relocated(HTTPAdapter):
-    """web.archive.org as the wayback package addresses it, served by the configured archive."""
+class Relocated(HTTPAdapter):
+    """web.archive.org as the wayback package addresses it, served by the configured archive;
+    each answer read within the deadline and the size cap (scraper.memento's archives too)."""
 
-    def __init__(self, base: str, deadline: float) -> None:
+    def __init__(self, base: str, deadline: float, canonical: str = CANONICAL) -> None:
         super().__init__()
         self.base = base
         self.deadline = deadline
+        self.canonical = canonical  # the origin asked for; the same as base: only the reading
 
     def send(  # type: ignore[override]  # the same arguments, passed on as they come
         self, request: requests.PreparedRequest, stream: bool = False, **kwargs: Any
     ) -> requests.Response:
         asked = request.url or ""
-        request.url = self.base + asked[len(CANONICAL) :]
+        request.url = self.base + asked[len(self.canonical) :]
         try:  # streamed: _read reads the body itself
             response = super().send(request, stream=True, **kwargs)
         finally:
@@ -134,7 +137,7 @@ class _Relocated(HTTPAdapter):
         response.url = asked
         for name in ("Location", "Link", "Content-Location"):
             if name in response.headers:
-                response.headers[name] = response.headers[name].replace(self.base, CANONICAL)
+                response.headers[name] = response.headers[name].replace(self.base, self.canonical)
         self._read(response)
         return response
 
@@ -181,7 +184,7 @@ def _decoded(wire: bytes, encoding: str) -> bytes:
     return wire
 
 
-class _Session(WaybackSession):
+class ArchiveSession(WaybackSession):
     """The package's session, retrying a 429 as it retries a 5xx (after its Retry-After)."""
 
     retryable_statuses = WaybackSession.retryable_statuses | {429}
@@ -196,6 +199,8 @@ class _Session(WaybackSession):
 class Wayback:
     """A Wayback Machine (or one that speaks its CDX API and id_ mementos)."""
 
+    source = FetchSource.WAYBACK
+
     def __init__(
         self,
         base: str | None = None,
@@ -205,7 +210,7 @@ class Wayback:
         user_agent: str | None = None,
     ) -> None:
         self.base = archive_url(base)
-        session = _Session(
+        session = ArchiveSession(
             retries=RETRIES,
             backoff=BACKOFF,
             timeout=(min(timeout, 30.0), timeout),
@@ -213,11 +218,15 @@ class Wayback:
             search_calls_per_second=rate if rate is not None else SEARCH_RATE,
             memento_calls_per_second=rate if rate is not None else MEMENTO_RATE,
         )
-        session.mount(CANONICAL + "/", _Relocated(self.base, timeout))
+        session.mount(CANONICAL + "/", Relocated(self.base, timeout))
         self.client = WaybackClient(session=session)
 
     def close(self) -> None:
         self.client.close()
+
+    def lookups(self, layout: Layout, url: str) -> list[str]:
+        """What to list for the page at ``url``: the prefixes of every URL naming it."""
+        return search_prefixes(layout, url)
 
     def captures(
         self,
@@ -239,7 +248,7 @@ class Wayback:
                 filter_field="statuscode:200" if urls_only else None,
             )  # fmt: skip
         except (WaybackException, requests.RequestException) as exc:
-            raise _archive_error(exc, f"listing captures of {prefix}") from None
+            raise archive_error(exc, f"listing captures of {prefix}") from None
 
     def download(self, record: CdxRecord) -> Downloaded:
         """The capture's original bytes (its id_ memento), redirects not followed."""
@@ -254,7 +263,7 @@ class Wayback:
                 raise ArchiveError(f"the archive failed: {exc}") from None
             raise BadMemento(str(exc)) from None
         except (WaybackException, requests.RequestException) as exc:
-            raise _archive_error(exc, f"downloading {record.raw_url}") from None
+            raise archive_error(exc, f"downloading {record.raw_url}") from None
         response = memento._raw
         wire = getattr(response, "mfawatch_wire", memento.content)
         raw = memento.content
@@ -271,7 +280,7 @@ class Wayback:
         return self.base + record.raw_url[len(CANONICAL) :]
 
 
-def _archive_error(exc: BaseException, doing: str) -> ArchiveError:
+def archive_error(exc: BaseException, doing: str) -> ArchiveError:
     """One line for what went wrong with the archive; unreachable when nothing can go on."""
     why = printable(" ".join(str(exc).split()))[:300]
     if isinstance(exc, RateLimitError):

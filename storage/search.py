@@ -11,10 +11,14 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from storage.models import ContentVersion
 
 # Letters and digits: what both indexes call a word (the underscore separates, as in FTS5).
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -31,6 +35,7 @@ class Hit:
     title: str | None
     first_seen_at: dt.datetime
     snippet: str  # plain text with MARK_START/MARK_END around the matched words
+    first_seen_by: str = "live"  # kernel.status.FetchSource of the fetch that first had it
 
 
 def index_version(session: Session, version_id: int, title: str | None, body: str) -> None:
@@ -93,6 +98,7 @@ def search_versions(session: Session, query: str, *, limit: int = 50) -> list[Hi
     )
     by_id = {version.id: (version, key, url) for version, key, url in rows}
     texts = texts_by_id(session, by_id)  # for snippets
+    sources = _first_sources(session, [version for version, _, _ in by_id.values()])
     hits = []
     for version_id in ids:  # in the index's order, best first
         version, key, url = by_id[version_id]
@@ -105,9 +111,30 @@ def search_versions(session: Session, query: str, *, limit: int = 50) -> list[Hi
                 title=version.title,
                 first_seen_at=version.first_seen_at,
                 snippet=snippet(texts[version.id], words),
+                first_seen_by=sources.get(version.id, "live"),
             )
         )
     return hits
+
+
+def _first_sources(session: Session, versions: list[ContentVersion]) -> dict[int, str]:
+    """Where each version was first seen: live, or a web archive's capture. Its first fetch is
+    the page's fetch at the version's first_seen_at (the page and time index finds it)."""
+    from storage.models import Fetch
+
+    pairs = [(v.page_id, v.first_seen_at) for v in versions]
+    if not pairs:
+        return {}
+    rows = session.execute(
+        select(Fetch.version_id, Fetch.source).where(
+            tuple_(Fetch.page_id, Fetch.fetched_at).in_(pairs)
+        )
+    )
+    found: dict[int, str] = {}
+    for version_id, source in rows:
+        if version_id is not None:
+            found.setdefault(version_id, source)
+    return found
 
 
 def snippet(body: str, words: list[str], size: int = SNIPPET_WORDS) -> str:

@@ -9,6 +9,7 @@ X-Archive-Orig-* headers; no test touches the internet.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import json
 import os
@@ -18,10 +19,13 @@ import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 import scraper.wayback
 from mfawatch.mirror.pages import content_page
@@ -29,7 +33,7 @@ from mfawatch.mirror.server import MirrorServer
 from mfawatch.mirror.wayback import FakeWayback
 from storage.models import Change, Fetch
 from tests.conftest import REPO, Mfawatch
-from tests.support import wait_for
+from tests.support import pywb, wait_for
 
 PATH = "/en/content/35/political-cooperation"
 FIRST = ["Relations were established in 1992.", "Trade grows every year."]
@@ -471,6 +475,13 @@ def test_the_web_timeline_marks_archive_captures(
         html = client.get(f"/pages/{listed['id']}").text
         api = client.get(f"/api/pages/{listed['id']}").json()["timeline"]
         change = client.get(f"/changes/{ours['date_change_id']}").text
+        # Search marks a text that an archive's capture first had, a live one not.
+        (found,) = client.get("/api/search", params={"q": "Trade doubled"}).json()
+        searched = client.get("/search", params={"q": "Trade doubled"}).text
+        live_words = " ".join(mfawatch.json("show", mirror.url(PATH))["text"].split()[-3:])
+        live = client.get("/api/search", params={"q": live_words}).json()
+    assert found["first_seen_by"] == "wayback" and "in a wayback capture" in searched
+    assert live and {hit["first_seen_by"] for hit in live} == {"live"}
     timeline = html[html.index('id="timeline"') :]
     assert timeline.count("source-wayback") == 3 and timeline.count("source-live") == 1
     for fetch in fetches[:3]:
@@ -561,3 +572,58 @@ def test_discover_searches_each_rules_literal_prefix(
         for strip in ("", "/index.php") for lang in ("en", "az", "ru")
         for section in ("content", "category")
     }  # fmt: skip
+
+
+def write_warc(path: Path, captures: list[tuple[str, str, str]]) -> Path:
+    """A WARC of (URL, WARC-Date, HTML) responses, as another archive's crawler wrote them."""
+    with path.open("wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for url, when, html in captures:
+            head = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")],
+                                    protocol="HTTP/1.1")  # fmt: skip
+            body = html.encode()
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body), length=len(body), http_headers=head,
+                warc_headers_dict={"WARC-Date": when},
+            ))  # fmt: skip
+    return path
+
+
+def test_another_archives_timemaps_fill_the_history_too(
+    mfawatch: Mfawatch, mirror: MirrorServer, tmp_path: Path
+) -> None:
+    url, bare = mirror.url(PATH), mirror.url("/en/content/35")  # with and without its slug
+    warc = write_warc(tmp_path / "other.warc.gz", [
+        (url, "2017-01-01T12:00:00Z", page(FIRST, "01.01.2017")),
+        (url, "2019-01-01T12:00:00Z", page(UPDATED, "01.01.2019")),
+        (bare, "2020-01-01T12:00:00Z", page(EDITED, "01.01.2019")),
+    ])  # fmt: skip
+    with pywb(tmp_path / "pywb", "other", [warc]) as port:
+        timemaps = f"http://127.0.0.1:{port}/other/timemap/link/"
+        args = ("backfill", "--rate", "100", "--archive", timemaps, "--page", url, "--json")
+        result = mfawatch(*args)
+        assert result.code == 0, result.stderr
+        again = mfawatch(*args).json()
+    summary = result.json()
+    assert (summary["captures_imported"], summary["bad_captures"], summary["errors"]) == (3, 0, [])
+    fetches = history(mfawatch, mirror)
+    assert [f["source"] for f in fetches] == ["memento"] * 3
+    assert fetches[0]["archive_url"] == f"http://127.0.0.1:{port}/other/20170101120000id_/{url}"
+    kinds = [c["kind"] for c in reversed(mfawatch.json("changes", "--historical"))]
+    assert kinds == ["content_updated", "silent_edit"]
+    shown = mfawatch.json("show", url, "--at", "2018-01-01")
+    assert shown["text"].endswith("Trade grows every year.") and shown["source"] == "memento"
+    assert (again["captures_listed"], again["captures_imported"]) == (3, 0)  # each one once
+
+
+def test_archive_is_a_timemap_endpoint(mfawatch: Mfawatch, mirror: MirrorServer) -> None:
+    for args, message in [
+        (["--archive", "ftp://archive.example/tm/", "--page", mirror.url(PATH)], "http(s) URL"),
+        (["--archive", "http://127.0.0.1:9/tm/", "--discover"], "needs a CDX index"),
+    ]:
+        result = mfawatch("backfill", *args)
+        assert result.code == 2, (args, result.stderr)
+        assert result.stderr.startswith("mfawatch: error: ") and message in result.stderr
+    unreachable = mfawatch("backfill", "--archive", "http://127.0.0.1:9/tm/", "--page",
+                           mirror.url(PATH))  # fmt: skip
+    assert unreachable.code == 1 and "cannot be reached" in unreachable.stderr

@@ -6,7 +6,6 @@ Real crawls of the offline mirror, on SQLite or PostgreSQL as the fixtures say.
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from storage.db import close_database, open_database
 from storage.headers import unpack_head
 from storage.models import Body, Fetch, Run
 from tests.conftest import Mfawatch, fresh_database
+from tests.support import free_port
 
 pytestmark = pytest.mark.crawl
 
@@ -189,12 +189,6 @@ def test_an_empty_selection_is_a_valid_warc_that_says_so(crawled, mfawatch, tmp_
     assert info[0] == "warcinfo" and b"no fetch matched" in info[3]
     assert warcio("check", str(out)).returncode == 0
     assert mfawatch("export", "warc", "--site", "nowhere", "-o", str(out)).code == 2
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

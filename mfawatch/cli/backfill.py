@@ -13,7 +13,7 @@ from kernel.errors import MfawatchError
 from mfawatch.cli.common import CONFIG_OPTION, State, console, parse_when, print_json
 
 if TYPE_CHECKING:
-    from scraper.backfill import Progress
+    from scraper.backfill import Archive, Progress
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +38,14 @@ def backfill(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the captures; download and record nothing.")
     ] = False,
+    other: Annotated[
+        str | None,
+        typer.Option(
+            "--archive",
+            help="Another web archive, by its RFC 7089 TimeMap endpoint (the URL a page's "
+            "address is appended to), instead of the Wayback Machine.",
+        ),
+    ] = None,
     discover: Annotated[
         bool,
         typer.Option(
@@ -63,13 +71,11 @@ def backfill(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     config_path: Annotated[str | None, CONFIG_OPTION] = None,
 ) -> None:
-    """Import each page's past captures from the Wayback Machine ($MFAWATCH_WAYBACK_URL)."""
+    """Import each page's past captures from the Wayback Machine ($MFAWATCH_WAYBACK_URL), or
+    from another web archive's TimeMaps (--archive)."""
     from scraper.backfill import Backfill, site_names, targets
     from scraper.discover import discover as discover_pages
     from scraper.locks import site_locks
-    from scraper.settings import USER_AGENT
-    from scraper.spiders.mfa import user_agent
-    from scraper.wayback import Wayback
     from storage.db import database_url
 
     state: State = ctx.obj
@@ -79,6 +85,8 @@ def backfill(
         raise MfawatchError("give --site or --page, not both")
     if discover and page:
         raise MfawatchError("give --discover or --page, not both (--discover searches sites)")
+    if discover and other:
+        raise MfawatchError("--discover needs a CDX index (the Wayback Machine's), not --archive")
     names = site_names(config, (site or "").split(","))
     start, end = _window(since, until, rate, timeout)
     sessions = state.sessions()
@@ -88,7 +96,7 @@ def backfill(
             "no pages to backfill: crawl first, name one with --page URL, or --discover them"
         )
     chosen = [config.site(name) for name in names] or list(config.sites)
-    archive = Wayback(rate=rate, timeout=timeout, user_agent=user_agent(USER_AGENT, config.contact))
+    archive = _archive(other, rate, timeout, config.contact)
     show = _Shown(as_json)
     job = Backfill(
         sessions, archive, since=start, until=end, dry_run=dry_run, queue=queue,
@@ -115,6 +123,19 @@ def backfill(
     show.end()
     _summary(done, as_json, dry_run)
     raise typer.Exit(1 if done.errors else 0)
+
+
+def _archive(other: str | None, rate: float | None, timeout: float, contact: str | None) -> Archive:
+    """The Wayback Machine, or the Memento archive that --archive names."""
+    from scraper.memento import TimeMaps
+    from scraper.settings import USER_AGENT
+    from scraper.spiders.mfa import user_agent
+    from scraper.wayback import Wayback
+
+    agent = user_agent(USER_AGENT, contact)
+    if other is not None:
+        return TimeMaps(other, rate=rate, timeout=timeout, user_agent=agent)
+    return Wayback(rate=rate, timeout=timeout, user_agent=agent)
 
 
 def _window(

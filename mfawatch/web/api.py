@@ -133,6 +133,7 @@ def search(session: SessionDep, q: str = "") -> list[SearchHit]:
             url=hit.url,
             title=hit.title,
             first_seen_at=hit.first_seen_at,
+            first_seen_by=hit.first_seen_by,
             snippet=hit.snippet.replace(MARK_START, "").replace(MARK_END, ""),
             matches=_MARKED.findall(hit.snippet),
         )

@@ -136,5 +136,8 @@ class SearchHit(BaseModel):
     url: str
     title: str | None
     first_seen_at: dt.datetime
+    first_seen_by: str = Field(
+        default="live", description="live, or the web archive whose capture first had it"
+    )
     snippet: str = Field(description="Plain text around the matches")
     matches: list[str] = Field(description="The matched words, as they appear in the snippet")

@@ -1,7 +1,8 @@
-"""Backfill: a page's past from the Wayback Machine, run through the crawl's own judgement.
+"""Backfill: a page's past from a web archive (the Wayback Machine's CDX index, scraper.wayback,
+or any Memento archive's TimeMaps, scraper.memento), run through the crawl's own judgement.
 
-For each page: list the captures of every URL that names it (scraper.wayback.search_prefixes,
-each kept only if the layout gives it the page's identity), oldest first; download each new
+For each page: list the captures of every URL that names it (the archive's ``lookups``, each
+kept only if the layout gives it the page's identity), oldest first; download each new
 one's original bytes (one at a time, rate-limited); judge it as the spider judges a response
 (scraper.spiders.mfa.observe: statuses, redirects away, soft 404s, extraction) after the
 archive's own checks (kernel.captures: redirects recorded, error and interstitial pages,

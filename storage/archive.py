@@ -119,7 +119,7 @@ def carry_out(
         session.add(page)
         session.flush()
     version = _version_for(session, page, result, plan, fresh)
-    body = _body_for(session, run, page, result, plan, version, fresh)
+    body = body_of(session, run, page, result, plan, version, fresh=fresh)
     if not fresh and "url" in plan.page:
         _move_page(session, page, plan.page["url"])
     ids = (body.id if body else None, version.id if version else None)
@@ -171,55 +171,70 @@ def _version_for(
     """The version this fetch saw, stored now if this page never had that text."""
     if not plan.new_text:
         return page.current_version if plan.version is not None else None
-    assert result.text is not None and plan.version is not None  # a text is planned
+    return version_of(session, page, result, plan, base=page.current_version, fresh=fresh)
+
+
+def version_of(
+    session: Session,
+    page: Page,
+    result: FetchResult,
+    plan: Plan,
+    *,
+    base: ContentVersion | None,
+    fresh: bool = False,
+) -> ContentVersion:
+    """The page's version of the planned text, stored now (packed against ``base``) if the
+    page never had it. A text found again earlier than it was first seen (a web archive's
+    capture, recorded after later fetches) is first seen then. ``fresh``: a page stored just
+    now has no versions to look for."""
+    assert plan.version is not None  # a text is planned
     version = None
-    if not fresh:  # a page stored just now has no versions yet
+    if not fresh:
         version = session.scalar(
             select(ContentVersion).where(
                 ContentVersion.page_id == page.id, ContentVersion.text_hash == plan.version
             )
         )
     if version is not None:
+        version.first_seen_at = min(version.first_seen_at, result.fetched_at)
         return version
+    assert result.text is not None  # a text not stored yet is this fetch's own
     version = new_version(
-        page,
-        result.text,
-        text_hash=plan.version,
-        title=result.title,
-        first_seen_at=result.fetched_at,
-        base=page.current_version,
-    )
+        page, result.text, text_hash=plan.version, title=result.title,
+        first_seen_at=result.fetched_at, base=base,
+    )  # fmt: skip
     session.add(version)
     session.flush()
     index_version(session, version.id, result.title, result.text)
     return version
 
 
-def _body_for(
+def body_of(
     session: Session,
     run: RunContext,
     page: Page,
     result: FetchResult,
     plan: Plan,
     version: ContentVersion | None,
-    fresh: bool,
+    *,
+    fresh: bool = False,
 ) -> Body | None:
-    """The body of these bytes, stored now if this page never sent them."""
+    """The body of these bytes, stored now if this page never sent them (first seen earlier,
+    as a version is, when a capture brings them again before)."""
     if plan.body is None or result.raw is None:
         return None
     body = None if fresh else find_body(session, page.id, plan.body)
-    if body is None:
-        body = new_body(
-            page,
-            result.raw,
-            raw_hash=plan.body,
-            version=version if plan.body_has_text else None,
-            first_seen_at=result.fetched_at,
-            keyframe=run.site_keyframe(session),
-        )
-        session.add(body)
-        session.flush()
-        run.stored_body(body.id, result.raw, has_text=body.version_id is not None)
+    if body is not None:
+        body.first_seen_at = min(body.first_seen_at, result.fetched_at)
+        return body
+    body = new_body(
+        page, result.raw, raw_hash=plan.body,
+        version=version if plan.body_has_text else None,
+        first_seen_at=result.fetched_at, keyframe=run.site_keyframe(session),
+    )  # fmt: skip
+    session.add(body)
+    session.flush()
+    run.stored_body(body.id, result.raw, has_text=body.version_id is not None)
     return body
 
 

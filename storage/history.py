@@ -27,13 +27,12 @@ from sqlalchemy.orm import Session, joinedload
 from kernel.chain import fetch_link
 from kernel.detect import ChangeKind, Known, Observation, PageStatus, Seen, classify_change
 from kernel.diffing import change_diff, diff_stats
-from kernel.plan import FetchResult, PageSnapshot, Plan, plan_fetch
+from kernel.plan import FetchResult, PageSnapshot, plan_fetch
 from kernel.status import GOOD_OUTCOMES, FetchSource, Outcome, ReviewStatus
-from storage.archive import Recorded, RunContext, fetch_row, record_fetch
+from storage.archive import Recorded, RunContext, body_of, fetch_row, record_fetch, version_of
 from storage.chain import chain_fetches
-from storage.content import find_body, new_body, new_version, read_text
-from storage.models import Body, Change, ContentVersion, Fetch, Page, Review, Site
-from storage.search import index_version
+from storage.content import read_text
+from storage.models import Change, ContentVersion, Fetch, Page, Review, Site
 
 
 @dataclass
@@ -196,8 +195,11 @@ def _before_live(session: Session, run: RunContext, page: Page, result: FetchRes
     before = state_before(session, page, result.fetched_at, captures_only=True)
     known, last_good, old_version = before if before else (None, None, None)
     plan = plan_fetch(known, result, baseline=True)
-    version = _version(session, page, result, plan, old_version)
-    body = _body(session, run, page, result, plan, version)
+    version = None
+    if plan.version is not None:
+        base = old_version or page.current_version
+        version = version_of(session, page, result, plan, base=base)
+    body = body_of(session, run, page, result, plan, version)
     row = fetch_row(plan, None, page.id, body.id if body else None, version.id if version else None)
     row["other_url"] = result.url if result.url != page.url else None  # the page's row stays
     link = fetch_link(
@@ -217,55 +219,6 @@ def _before_live(session: Session, run: RunContext, page: Page, result: FetchRes
                              (last_good, fetch), plan.declared_move)  # fmt: skip
         change_id = change.id
     return Recorded(fetch.id, plan.outcome, change_id, plan.kind)
-
-
-def _version(
-    session: Session, page: Page, result: FetchResult, plan: Plan, base: ContentVersion | None
-) -> ContentVersion | None:
-    if plan.version is None:
-        return None
-    version = session.scalar(
-        select(ContentVersion).where(
-            ContentVersion.page_id == page.id, ContentVersion.text_hash == plan.version
-        )
-    )
-    if version is not None:  # a text the page had later too: it was seen first now
-        version.first_seen_at = min(version.first_seen_at, result.fetched_at)
-        return version
-    assert result.text is not None  # a text not stored yet is this fetch's own
-    version = new_version(
-        page, result.text, text_hash=plan.version, title=result.title,
-        first_seen_at=result.fetched_at, base=base or page.current_version,
-    )  # fmt: skip
-    session.add(version)
-    session.flush()
-    index_version(session, version.id, result.title, result.text)
-    return version
-
-
-def _body(
-    session: Session,
-    run: RunContext,
-    page: Page,
-    result: FetchResult,
-    plan: Plan,
-    version: ContentVersion | None,
-) -> Body | None:
-    if plan.body is None or result.raw is None:
-        return None
-    body = find_body(session, page.id, plan.body)
-    if body is not None:
-        body.first_seen_at = min(body.first_seen_at, result.fetched_at)
-        return body
-    body = new_body(
-        page, result.raw, raw_hash=plan.body,
-        version=version if plan.body_has_text else None,
-        first_seen_at=result.fetched_at, keyframe=run.site_keyframe(session),
-    )  # fmt: skip
-    session.add(body)
-    session.flush()
-    run.stored_body(body.id, result.raw, has_text=body.version_id is not None)
-    return body
 
 
 def _observed(session: Session, fetch: Fetch) -> Observation:

@@ -272,8 +272,11 @@ def page_identity(layout: Layout, url: str) -> tuple[PageId, PageRule] | None:
     >>> page_identity(layout, "https://seoul.mfa.gov.az/en/news/12/visit") is None
     True
     """
-    parts = urlsplit(url)
-    host = _host(parts)
+    try:
+        parts = urlsplit(url)
+        host = _host(parts)
+    except ValueError:  # not a URL that parses (`http://[::1/en`, a port past 65535)
+        return None
     path = parts.path or "/"
     for prefix in layout.strip_path_prefixes:
         if path.startswith(prefix + "/"):
@@ -701,8 +704,11 @@ def _check_site_name(where: str, site_name: str, hosts: re.Pattern[str]) -> None
 
 
 def url_host(url: str) -> str:
-    """The host of ``url`` as page identities name it (see _host)."""
-    return _host(urlsplit(url))
+    """The host of ``url`` as page identities name it (see _host); "" if it does not parse."""
+    try:
+        return _host(urlsplit(url))
+    except ValueError:
+        return ""
 
 
 def _host(parts: SplitResult) -> str:

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from kernel.errors import MfawatchError
 from mfawatch.mirror import MirrorServer, embassy_site, relations_path
 from mfawatch.mirror.missions import page_text
 from mfawatch.mirror.pages import relations_page
@@ -38,7 +39,10 @@ MFAWATCH_RETRY_BACKOFF = 0
 
 
 def run_demo(folder: Path) -> int:
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MfawatchError(f"cannot make the demo's folder {folder}: {exc.strerror}") from None
     # The last demo's database goes; its lock folder (mfawatch.db.locks) stays: a lock file
     # removed while a crawl holds it would let a second crawl in.
     for stale in ("mfawatch.db", "mfawatch.db-journal", "mfawatch.db-wal", "mfawatch.db-shm",

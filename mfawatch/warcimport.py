@@ -26,6 +26,7 @@ import datetime as dt
 import gzip
 import logging
 import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from kernel.captures import Capture
 from kernel.config import Config, Site, layout_fingerprint, page_identity
 from kernel.detect import Seen
+from kernel.errors import MfawatchError
 from kernel.headers import head_block
 from kernel.plan import FetchResult
 from kernel.status import FetchSource, RunStatus
@@ -82,6 +84,10 @@ class _Tally:
 
 def import_files(sessions: sessionmaker[Session], config: Config, paths: list[Path]) -> int:
     """Import the files; prints a summary, returns the exit code (1 if a file broke off)."""
+    for path in paths:  # refused before anything is imported: a name mistyped, a folder
+        if not path.is_file():
+            why = "is a folder" if path.is_dir() else "does not exist"
+            raise MfawatchError(f"{printable(str(path))} {why}: give WARC or ARC files")
     tally = _Tally()
     entries: list[_Entry] = []
     payloads: dict[str, tuple[Path, int]] = {}  # digest or record id -> a response record
@@ -169,7 +175,7 @@ def _index(
                             payloads.setdefault(name, (path, offset))
                 if entry is not None:
                     found.append(entry)
-        except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
+        except (ArchiveLoadFailed, EOFError, OSError, ValueError, zlib.error) as exc:
             why = printable(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
             tally.broken.append(
                 f"{printable(str(path))}: not WARC from offset {offset} on"
@@ -195,7 +201,7 @@ def _looks_archived(stream: IO[bytes]) -> bool:
         try:
             with gzip.GzipFile(fileobj=stream) as unzipped:
                 start = unzipped.read(11)
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):
             return False
         finally:
             stream.seek(0)

@@ -19,6 +19,9 @@ _DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>s|m|h|d|w)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+_LONGEST = dt.timedelta(days=3653)
+
+
 def parse_duration(text: str) -> dt.timedelta:
     """A duration like ``6h``, ``90s``, ``1h30m`` or ``2d``.
 
@@ -32,8 +35,16 @@ def parse_duration(text: str) -> dt.timedelta:
     compact = text.replace(" ", "").lower()
     parts = list(_DURATION.finditer(compact))
     if not parts or "".join(m.group() for m in parts) != compact:
-        raise ConfigError(f"not a duration: {text!r} (use e.g. 90s, 30m, 6h, 1d)")
-    total = sum((dt.timedelta(**{_UNITS[m["unit"]]: float(m["n"])}) for m in parts), dt.timedelta())
+        cron = " and not a crontab line, which has five fields" if len(text.split()) > 1 else ""
+        raise ConfigError(f"not a duration: {text!r} (use e.g. 90s, 30m, 6h, 1d){cron}")
+    try:
+        total = sum(
+            (dt.timedelta(**{_UNITS[m["unit"]]: float(m["n"])}) for m in parts), dt.timedelta()
+        )
+    except OverflowError:
+        total = dt.timedelta.max
+    if total > _LONGEST:  # beyond it, the next fire time soon leaves the calendar
+        raise ConfigError(f"a duration too long to schedule (ten years at most): {text!r}")
     if total <= dt.timedelta():
         raise ConfigError(f"a schedule interval must be longer than zero: {text!r}")
     return total

@@ -154,6 +154,8 @@ def targets(
 
 
 def _target_of(config: Config, url: str) -> Target:
+    if not url_host(url):
+        raise MfawatchError(f"--page is not a URL that parses: {printable(url)}")
     owners = {url_host(u): s for s in config.sites for u in s.start_urls}
     site = owners.get(url_host(url)) or next((s for s in config.sites if on_site(url, s)), None)
     if site is None:

@@ -106,7 +106,11 @@ class TimeMaps:
         timeout: float = 60.0,
         user_agent: str | None = None,
     ) -> None:
-        parts = urlsplit(endpoint)
+        try:
+            parts = urlsplit(endpoint)
+            parts.port  # noqa: B018 - a port out of range raises here
+        except ValueError:
+            parts = urlsplit("")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise MfawatchError(f"--archive is not an http(s) URL: {printable(endpoint)}")
         self.endpoint = endpoint

@@ -36,7 +36,13 @@ class Fetched:
 
 
 def is_url(target: str) -> bool:
-    return urlsplit(target).scheme.lower() in ("http", "https")
+    """Whether ``target`` is an http(s) URL; one that does not parse is an error, not a file."""
+    try:
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError as exc:
+        raise MfawatchError(f"not a URL that parses ({exc}): {printable(target)}") from None
+    return parts.scheme.lower() in ("http", "https")
 
 
 def fetch_page(url: str, config: Config) -> Fetched:

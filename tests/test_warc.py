@@ -282,6 +282,11 @@ def test_import_of_a_truncated_file_keeps_what_came_before(crawled, mfawatch, em
     junk.write_bytes(b"this is not a WARC file\n" * 10)
     result = other("import", "warc", str(junk))
     assert result.code == 1 and "not WARC from offset 0" in result.stderr
+    garbled = tmp_path / "garbled.warc.gz"  # a gzip header, then what does not inflate
+    garbled.write_bytes(data[:10] + b"\xff" * 200)
+    result = other("import", "warc", str(garbled))
+    assert result.code == 1 and "not WARC from offset 0" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_import_skips_pages_no_layout_recognises(mfawatch, sessions, tmp_path):

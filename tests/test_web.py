@@ -31,6 +31,7 @@ from mfawatch.web.security import HOST_PREFIX, PAGE_CSP, RAW_CSP, SESSION_COOKIE
 from storage.archive import FetchResult, record_fetch
 from storage.models import Change, Fetch, Page, Review
 from storage.runs import finish_run, start_run
+from tests.support import free_port
 
 with warnings.catch_warnings():  # Starlette prefers httpx2 now; httpx still works
     warnings.simplefilter("ignore")
@@ -728,10 +729,15 @@ def test_serve_refuses_a_short_token(db_url: str) -> None:
     assert stderr.count("\n") == 1 and "s3cret" not in stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def test_serve_on_a_port_in_use_is_one_line(db_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        proc = serve(db_url, "--port", str(taken.getsockname()[1]))
+        stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and stdout == ""
+    assert stderr.startswith("mfawatch: error: cannot listen on 127.0.0.1:")
+    assert "Address already in use" in stderr and stderr.count("\n") == 1
 
 
 def wait_for(url: str) -> httpx.Response:

@@ -84,9 +84,11 @@ def _options(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from mfawatch.cli.common import config_option
+
     ctx.obj = State(
         db_url=db,
-        config_path=config,
+        config_path=config_option(config) if config is not None else None,
         verbose=verbose,
         may_create=ctx.invoked_subcommand in CREATES,
     )
@@ -102,8 +104,11 @@ def demo(
     """Crawl a local mirror of two embassy sites, edit it, crawl again, show the changes."""
     from pathlib import Path
 
+    from kernel.errors import MfawatchError
     from mfawatch.demo import run_demo
 
+    if not folder.strip():
+        raise MfawatchError("--dir is empty: name the demo's folder")
     raise typer.Exit(run_demo(Path(folder).resolve()))
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kernel.errors import MfawatchError
-from mfawatch.cli.common import CONFIG_OPTION, State, console, parse_when, print_json
+from mfawatch.cli.common import CONFIG_OPTION, State, console, parse_when, print_json, site_list
 
 if TYPE_CHECKING:
     from scraper.backfill import Archive, Progress
@@ -87,7 +87,7 @@ def backfill(
         raise MfawatchError("give --discover or --page, not both (--discover searches sites)")
     if discover and other:
         raise MfawatchError("--discover needs a CDX index (the Wayback Machine's), not --archive")
-    names = site_names(config, (site or "").split(","))
+    names = site_names(config, site_list(site))
     start, end = _window(since, until, rate, timeout)
     sessions = state.sessions()
     pages = targets(sessions, config, names, page)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -59,8 +63,8 @@ class State:
 
     def use_config(self, path: str | None) -> None:
         """A command's own --config (as in `mfawatch crawl --config FILE`) wins."""
-        if path:
-            self.config_path = path
+        if path is not None:
+            self.config_path = config_option(path)
 
     def config(self) -> Config:
         from kernel.config import load_config
@@ -124,3 +128,47 @@ def at_least_one(value: int, option: str) -> int:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json_text(data) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[IO[bytes]]:
+    """A binary file written whole or not at all: a temporary beside it, then a rename
+    (-o of report, body, export and evidence)."""
+    if not path.name or path.is_dir():
+        raise MfawatchError(f"-o names no file to write: {str(path)!r}")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        # 0o666 and the umask, as for any new file (a temporary file would be private).
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise MfawatchError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as file:
+            yield file
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise MfawatchError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+
+
+def config_option(path: str) -> str:
+    """--config as given; empty, it names no file (rather than meaning the default)."""
+    if not path.strip():
+        raise MfawatchError("--config is empty: name a sites file")
+    return path
+
+
+def site_list(value: str | None) -> list[str]:
+    """--site's comma-separated names; None: every site. An empty name is a mistake (a
+    trailing comma, an unset shell variable), never every site."""
+    if value is None:
+        return []
+    names = [name.strip() for name in value.split(",")]
+    if not all(names):
+        raise MfawatchError(f"--site names an empty site: {value!r}")
+    return names

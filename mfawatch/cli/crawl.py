@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from kernel.errors import MfawatchError
-from mfawatch.cli.common import CONFIG_OPTION, State, console
+from mfawatch.cli.common import CONFIG_OPTION, State, console, site_list
 
 
 def register(app: typer.Typer) -> None:
@@ -46,7 +46,7 @@ def crawl(
     state.use_config(config_path)
     config = state.config()  # a bad sites file fails here, before Scrapy starts
     # Checked by the crawl: a name may be a directory's, or a mission's it listed.
-    names = [n for n in (site or "").split(",") if n]
+    names = site_list(site)
     overrides = setting or []
     from scraper.crawl import parse_settings
 

@@ -3,17 +3,14 @@ out (checked against the hashes recorded when it arrived) and in."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated
+from typing import Annotated
 
 import typer
 
 from kernel.errors import MfawatchError
-from mfawatch.cli.common import State, parse_when
+from mfawatch.cli.common import State, atomic_output, parse_when
 from mfawatch.cli.group import PlainCommand
 
 OUTPUT = Annotated[Path, typer.Option("--output", "-o", help="The file to write.")]
@@ -134,26 +131,3 @@ def evidence(
     with state.sessions()() as session, atomic_output(output) as file:
         names = write_bundle(session, change_id, file)
     print(f"evidence for change {change_id} ({len(names)} files) written to {output}")
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[IO[bytes]]:
-    """A binary file written whole or not at all: a temporary beside it, then a rename."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        # 0o666 and the umask, as for any new file (a temporary file would be private).
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise MfawatchError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            yield file
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise MfawatchError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise

@@ -10,12 +10,14 @@ import functools
 import importlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's vendored click
 from typer._coercion import RuntimeParam, build_runtime_param
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
@@ -46,10 +48,18 @@ class LazyGroup(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         return list(self.commands)  # names only: listing must not import every module
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except UsageError as exc:  # the group's own options: `mfawatch --db`
+            usage_error(exc)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             check_utf8(ctx)
             return super().invoke(ctx)
+        except UsageError as exc:  # a command, an option or a value not understood
+            usage_error(exc)
         except MfawatchError as exc:
             print(f"mfawatch: error: {exc}", file=sys.stderr)
             raise typer.Exit(exc.exit_code) from None
@@ -60,6 +70,19 @@ class LazyGroup(TyperGroup):
             log.debug("the database refused", exc_info=True)
             print(f"mfawatch: error: {refused}", file=sys.stderr)
             raise typer.Exit(2) from None
+
+
+def usage_error(exc: UsageError) -> NoReturn:
+    """click's usage error as every other error is told: one line, exit 2 (not click's usage
+    block); `mfawatch CMD` with nothing after it still prints its help."""
+    if isinstance(exc, NoArgsIsHelpError):
+        raise exc
+    message = " ".join(exc.format_message().split())
+    if re.match(r"No such option: -\d", message):
+        message += " (a negative number reads as an option; ids and counts are positive)"
+    where = exc.ctx.command_path if exc.ctx is not None else "mfawatch"
+    print(f"mfawatch: error: {printable(message)} (see {where} --help)", file=sys.stderr)
+    raise typer.Exit(2)
 
 
 def database_refusal(exc: BaseException) -> str | None:
@@ -171,8 +194,12 @@ class _PlainValue(RuntimeParam):
             return list(value)
         if self.annotation is int and isinstance(value, str):
             try:
-                return int(value)
+                number = int(value)
             except ValueError:
                 message = f"not an integer: {value!r}"
                 raise typer.BadParameter(message, ctx=ctx, param=param) from None
+            if not -(2**63) <= number < 2**63:  # what a database's BIGINT holds
+                message = f"out of range (at most {2**63 - 1}): {value}"
+                raise typer.BadParameter(message, ctx=ctx, param=param)
+            return number
         return build_runtime_param(param.type_descriptor)._coerce_value(value, param, ctx)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kernel.errors import MfawatchError
-from mfawatch.cli.common import State, parse_when
+from mfawatch.cli.common import State, atomic_output, parse_when
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +18,9 @@ def register(app: typer.Typer) -> None:
 def report(
     ctx: typer.Context,
     since: Annotated[str | None, typer.Option(help="Detected on or after (YYYY-MM-DD).")] = None,
-    status: Annotated[str, typer.Option(help="pending, accepted, dismissed or all.")] = "pending",
+    status: Annotated[
+        str, typer.Option(help="pending, accepted, dismissed, unqueued or all.")
+    ] = "pending",
     site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
     kind: Annotated[str | None, typer.Option(help="Only this kind of change.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="html, md or json.")] = "html",
@@ -65,15 +65,6 @@ def report(
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write a file whole or not at all: a temporary file beside it, then a rename."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        # 0o666 and the umask, as for any new file (a temporary file would be private).
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise MfawatchError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Write a file whole or not at all."""
+    with atomic_output(path) as file:
+        file.write(text.encode("utf-8"))

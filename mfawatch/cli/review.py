@@ -56,7 +56,7 @@ def changes(
     as_json: JSON = False,
 ) -> None:
     """List detected changes (the review queue by default)."""
-    status = status or ("all" if historical else "pending")
+    status = ("all" if historical else "pending") if status is None else status
     if status not in REVIEW_FILTERS:
         raise MfawatchError(f"--status must be one of {', '.join(REVIEW_FILTERS)}")
     if kind is not None:

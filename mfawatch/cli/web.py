@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import socket
+import sys
 from typing import Annotated
 
 import typer
@@ -45,9 +47,34 @@ def serve(
     state: State = ctx.obj
     # Without a token, answer only to loopback names: a DNS-rebinding page cannot reach us.
     hosts = None if token else {*LOOPBACK_HOSTS, host.strip("[]")}
+    listening = _listen(host, port)  # before the app: an address in use is one line
     app = create_app(state.sessions(), token=token, allowed_hosts=hosts)
     logging.getLogger("uvicorn.access").addFilter(_hide_token)
-    uvicorn.run(app, host=host, port=port, log_level="debug" if state.verbose else "info")
+    level = "debug" if state.verbose else "info"
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=level))
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    print(f"mfawatch: serving the review app on http://{shown}:{port}/", file=sys.stderr)
+    server.run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port, as uvicorn would open it; MfawatchError if it cannot
+    (the port in use or privileged, an address not of this machine, a name that resolves not)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        listening = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise MfawatchError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+        listening.listen(2048)
+    except OSError as exc:
+        listening.close()
+        raise MfawatchError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return listening
 
 
 def is_loopback(host: str) -> bool:

@@ -290,6 +290,9 @@ BAD_INVOCATIONS = [
     pytest.param(["--db"], "", "Option '--db' requires an argument", id="usage-db-missing"),
     pytest.param(["--db", "{db}", "export", "warc"], "", "Missing option '--output'",
                  id="usage-missing-option"),
+    pytest.param(["--db", "{db}", "export", "warc", "-o", "x.warc.gz", "--since", "2030-01-01",
+                  "--until", "2020-01-01"], "", "--until is before --since",
+                 id="export-window-backwards"),
 ]  # fmt: skip
 
 

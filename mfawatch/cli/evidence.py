@@ -87,6 +87,8 @@ def export_warc(
     state: State = ctx.obj
     start = parse_when(since) if since is not None else None
     end = parse_when(until, end_of_day=True) if until is not None else None
+    if start and end and end < start:
+        raise MfawatchError("--until is before --since")
     with state.sessions()() as session:
         if site is not None:
             check_site(session, site)

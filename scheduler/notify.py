@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kernel.detect import kind_rank
+from kernel.errors import ConfigError
 from kernel.text import printable
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,21 @@ def describe_target(url: str) -> str:
     'tgram://…'
     """
     return f"{url.split('://', 1)[0]}://…" if "://" in url else "<target>"
+
+
+def check_targets(targets: Sequence[str]) -> None:
+    """Each target an Apprise URL, checked when the service starts, not when its first
+    message is due weeks later (ConfigError naming it as it may be logged)."""
+    if not targets:
+        return
+    import apprise
+
+    logging.getLogger("apprise").setLevel(logging.CRITICAL)  # it would log the whole URL
+    for number, url in enumerate(targets, 1):
+        if not apprise.Apprise().add(url):
+            raise ConfigError(
+                f"notify: target {number} ({describe_target(url)}) is not an Apprise URL"
+            )
 
 
 def send(targets: Sequence[str], messages: Sequence[Message]) -> int:

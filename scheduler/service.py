@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import Config
 from kernel.errors import ConfigError, SiteBusy
-from scheduler.notify import ChangeNote, RunReport, describe_target, messages_for, send
+from scheduler.notify import (
+    ChangeNote,
+    RunReport,
+    check_targets,
+    describe_target,
+    messages_for,
+    send,
+)
 from scheduler.timing import first_run_time, make_trigger
 from storage.directories import all_missions, event_line, events
 from storage.runs import (
@@ -64,6 +71,7 @@ class Service:
 
     def run(self) -> int:
         """Serve until SIGTERM or SIGINT; returns the exit code."""
+        check_targets(self.config.notify)
         scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             job_defaults={

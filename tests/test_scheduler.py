@@ -423,3 +423,13 @@ def test_an_unhealthy_run_is_notified_and_a_healthy_one_is_ok_again(
     assert failures[0]["title"] == "mfawatch: seoul: crawl unhealthy"
     assert f"The crawl of seoul ended unhealthy: {note}." in failures[0]["message"]
     assert_secret_kept(mfawatch, svc)
+
+
+def test_a_notification_target_apprise_cannot_read_is_refused_at_start(mfawatch):
+    add_to_sites(mfawatch, top=f'notify = ["not a url {SECRET}"]')
+    result = mfawatch("schedule", "--every", "6h")
+    assert result.code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "mfawatch: error: notify: target 1 (<target>) is not an Apprise URL"
+    )
+    assert SECRET not in result.stderr and "Traceback" not in result.stderr

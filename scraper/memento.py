@@ -70,8 +70,8 @@ def timemap_mementos(text: str) -> list[tuple[str, str, dt.datetime]]:
     ... <http://a.example/tm/http://b.example/x>; rel="self"; type="application/link-format",
     ... <http://a.example/c/20190101120000/http://b.example/x>; rel="first memento";
     ...  datetime="Tue, 01 Jan 2019 12:00:00 GMT"'''
-    >>> [(o, m[-30:], d.year) for o, m, d in timemap_mementos(tm)]
-    [('http://b.example/x', '20190101120000/http://b.example/x', 2019)]
+    >>> [(o, m, d.year) for o, m, d in timemap_mementos(tm)]
+    [('http://b.example/x', 'http://a.example/c/20190101120000/http://b.example/x', 2019)]
     """
     links = parse_header_links(" ".join(text.split()))
     original = next((link["url"] for link in links if "original" in _rels(link)), "")

@@ -250,7 +250,7 @@ BAD_INVOCATIONS = [
                  id="no-archive-review"),
     pytest.param(["--db", "{db}", "review", "1", "--accept"], "accept-first",
                  "change #1 is already accepted; nothing recorded", id="review-twice"),
-    # Found by a sweep of 330 bad invocations (stop 17's note): tracebacks and usage blocks.
+    # Found by a sweep of 330 bad invocations: what ended in a traceback or click's usage block.
     pytest.param(["--db", "{db}", "changes", "--limit", str(2**63)], "",
                  "out of range (at most 9223372036854775807)", id="limit-beyond-64-bits"),
     pytest.param(["--db", "{db}", "body", str(2**63)], "", "out of range",
